@@ -1,0 +1,3 @@
+fn main() {
+    print!("{}", serde_yaml::to_string(&exposure_crd::crd()).unwrap_or_default());
+}

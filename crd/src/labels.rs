@@ -1,0 +1,17 @@
+//! Label and annotation keys the operator puts on the objects it manages.
+
+/// Selector label on pods and the ownership label on every child: `exposure.dev/name: <name>`.
+pub const NAME: &str = "exposure.dev/name";
+/// On cluster-scoped children (StorageClass), which cannot carry an ownerReference.
+pub const NAMESPACE: &str = "exposure.dev/namespace";
+/// Put on a released PVC (reclaim Retain) in place of the ownership labels.
+pub const RETAINED_FROM: &str = "exposure.dev/retained-from";
+/// On a PVC: the `spec.storage[].name` it was made for.
+pub const VOLUME: &str = "exposure.dev/volume";
+pub const APP_NAME: &str = "app.kubernetes.io/name";
+pub const APP_INSTANCE: &str = "app.kubernetes.io/instance";
+pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+/// Value of `app.kubernetes.io/managed-by`, and the server-side apply field manager.
+pub const MANAGER: &str = "exposure-operator";
+/// Finalizer on Exposures that created a StorageClass.
+pub const CLEANUP_FINALIZER: &str = "exposure.dev/cleanup";

@@ -1,0 +1,131 @@
+//! What the operator knows about the cluster it talks to: its version, and from that which
+//! API fields it may build. Read once at start (`run`) or given on the command line
+//! (`render --kubernetes-version`); validate and build take it as input.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A Kubernetes minor version, e.g. 1.20.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KubeVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl KubeVersion {
+    pub const fn new(major: u32, minor: u32) -> Self {
+        Self { major, minor }
+    }
+
+    /// The newest version this operator knows (the default when none is given).
+    pub const NEWEST: KubeVersion = KubeVersion::new(1, 33);
+
+    /// From the API server's `/version` (`major: "1"`, `minor: "20+"`).
+    pub fn from_server(major: &str, minor: &str) -> Option<Self> {
+        let digits = |s: &str| -> Option<u32> {
+            let d: String = s.chars().take_while(|c| c.is_ascii_digit()).collect();
+            d.parse().ok()
+        };
+        Some(Self::new(digits(major)?, digits(minor)?))
+    }
+}
+
+impl fmt::Display for KubeVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl FromStr for KubeVersion {
+    type Err = String;
+    /// Accepts `1.20`, `v1.20`, `1.20.2`, `v1.20.2+k3s1`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim().trim_start_matches('v');
+        let mut parts = t.split('.');
+        let major = parts.next().unwrap_or_default();
+        let minor = parts.next().unwrap_or_default();
+        Self::from_server(major, minor)
+            .filter(|_| !major.is_empty() && !minor.is_empty())
+            .ok_or_else(|| format!("{s:?} is not a Kubernetes version like 1.20 or v1.20.2"))
+    }
+}
+
+/// API features whose availability depends on the cluster version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    /// `grpc` probe handler (GA-enabled by default since 1.24).
+    GrpcProbe,
+    /// `terminationGracePeriodSeconds` on probes (on by default since 1.25).
+    ProbeTerminationGracePeriod,
+    /// Service `loadBalancerClass` (GA 1.24).
+    LoadBalancerClass,
+    /// The in-tree `kubernetes.io/glusterfs` provisioner (removed in 1.26).
+    InTreeGlusterfs,
+}
+
+impl Feature {
+    /// First version that has the feature on by default.
+    pub fn since(self) -> Option<KubeVersion> {
+        match self {
+            Self::GrpcProbe | Self::LoadBalancerClass => Some(KubeVersion::new(1, 24)),
+            Self::ProbeTerminationGracePeriod => Some(KubeVersion::new(1, 25)),
+            Self::InTreeGlusterfs => None,
+        }
+    }
+
+    /// First version that no longer has the feature.
+    pub fn removed_in(self) -> Option<KubeVersion> {
+        match self {
+            Self::InTreeGlusterfs => Some(KubeVersion::new(1, 26)),
+            _ => None,
+        }
+    }
+}
+
+/// Facts about the target cluster that validate and build depend on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterInfo {
+    pub version: KubeVersion,
+}
+
+impl Default for ClusterInfo {
+    fn default() -> Self {
+        Self { version: KubeVersion::NEWEST }
+    }
+}
+
+impl ClusterInfo {
+    pub fn new(version: KubeVersion) -> Self {
+        Self { version }
+    }
+
+    pub fn supports(&self, feature: Feature) -> bool {
+        feature.since().is_none_or(|v| self.version >= v)
+            && feature.removed_in().is_none_or(|v| self.version < v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions() {
+        assert_eq!("1.20".parse(), Ok(KubeVersion::new(1, 20)));
+        assert_eq!("v1.20.2".parse(), Ok(KubeVersion::new(1, 20)));
+        assert_eq!(KubeVersion::from_server("1", "20+"), Some(KubeVersion::new(1, 20)));
+        assert!("twenty".parse::<KubeVersion>().is_err());
+        assert!("1".parse::<KubeVersion>().is_err());
+    }
+
+    #[test]
+    fn features_follow_the_version() {
+        let old = ClusterInfo::new(KubeVersion::new(1, 20));
+        let new = ClusterInfo::new(KubeVersion::new(1, 26));
+        assert!(!old.supports(Feature::GrpcProbe));
+        assert!(new.supports(Feature::GrpcProbe));
+        assert!(old.supports(Feature::InTreeGlusterfs));
+        assert!(!new.supports(Feature::InTreeGlusterfs));
+        assert!(ClusterInfo::new(KubeVersion::new(1, 25)).supports(Feature::InTreeGlusterfs));
+    }
+}

@@ -1,0 +1,6 @@
+//! exposure-operator: validate → build (pure) → apply → prune → compute status (pure) →
+//! write status.
+
+pub mod build;
+pub mod cluster;
+pub mod validate;
