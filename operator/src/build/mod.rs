@@ -1,11 +1,28 @@
 //! Pure builders: one valid Exposure → the child objects the operator owns.
 //! No I/O; `render` prints exactly this and the reconciler applies exactly this.
+//!
+//! Only fields Kubernetes 1.20 knows are built unless the [`ClusterInfo`] says the cluster is
+//! newer: server-side apply rejects unknown fields.
 
+mod deployment;
+mod ingress;
+mod meta;
+mod quota;
+mod service;
+mod storage;
+
+use exposure_crd::ResourceRef;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, ResourceQuota, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
+use k8s_openapi::Resource;
 
+pub use self::meta::{
+    child_labels, headless_service_name, pvc_name, selector_labels, storage_class_name,
+    DEFAULT_NAMESPACE,
+};
+pub use self::storage::GLUSTERFS_PROVISIONER;
 use crate::cluster::ClusterInfo;
 use crate::validate::Valid;
 
@@ -23,8 +40,367 @@ pub struct Children {
     pub ingress: Option<Ingress>,
 }
 
-/// Builds the desired children of a validated Exposure for the given cluster.
+impl Children {
+    /// Kind and name of every child, in apply order: StorageClass, PersistentVolumeClaim,
+    /// ResourceQuota, Deployment, Service, Service (headless), Endpoints, Ingress.
+    pub fn resource_refs(&self) -> Vec<ResourceRef> {
+        let Children {
+            storage_classes,
+            pvcs,
+            resource_quota,
+            deployment,
+            service,
+            headless_service,
+            endpoints,
+            ingress,
+        } = self;
+        let mut refs = Vec::new();
+        refs.extend(
+            storage_classes
+                .iter()
+                .map(|class| resource_ref::<StorageClass>(&class.metadata)),
+        );
+        refs.extend(
+            pvcs.iter()
+                .map(|pvc| resource_ref::<PersistentVolumeClaim>(&pvc.metadata)),
+        );
+        refs.extend(
+            resource_quota
+                .iter()
+                .map(|quota| resource_ref::<ResourceQuota>(&quota.metadata)),
+        );
+        refs.extend(
+            deployment
+                .iter()
+                .map(|deployment| resource_ref::<Deployment>(&deployment.metadata)),
+        );
+        refs.extend(
+            service
+                .iter()
+                .map(|service| resource_ref::<Service>(&service.metadata)),
+        );
+        refs.extend(
+            headless_service
+                .iter()
+                .map(|service| resource_ref::<Service>(&service.metadata)),
+        );
+        refs.extend(
+            endpoints
+                .iter()
+                .map(|endpoints| resource_ref::<Endpoints>(&endpoints.metadata)),
+        );
+        refs.extend(
+            ingress
+                .iter()
+                .map(|ingress| resource_ref::<Ingress>(&ingress.metadata)),
+        );
+        refs
+    }
+}
+
+fn resource_ref<K: Resource>(
+    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> ResourceRef {
+    ResourceRef {
+        kind: K::KIND.to_owned(),
+        name: metadata.name.clone().unwrap_or_default(),
+    }
+}
+
+/// Builds the desired children of a validated Exposure for the given cluster. Never fails:
+/// a child that cannot be built from the spec (e.g. a Service without ports) is left out,
+/// and validate reports why.
 pub fn build(valid: &Valid<'_>, cluster: &ClusterInfo) -> Children {
-    let _ = (valid, cluster);
-    Children::default()
+    Children {
+        storage_classes: storage::build_storage_classes(valid, cluster),
+        pvcs: storage::build_pvcs(valid),
+        resource_quota: quota::build_resource_quota(valid),
+        deployment: deployment::build_deployment(valid, cluster),
+        service: service::build_service(valid, cluster),
+        headless_service: service::build_headless_service(valid),
+        endpoints: service::build_endpoints(valid),
+        ingress: ingress::build_ingress(valid),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use exposure_crd::{
+        EndpointSpec, Exposure, ExposureSpec, GlusterfsClass, IngressSpec, PortSpec, QuotaSpec,
+        StorageSpec, Visibility, VisibilityType,
+    };
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use proptest::prelude::*;
+
+    use super::meta::tests::{new_exposure, valid};
+    use super::*;
+    use crate::cluster::KubeVersion;
+
+    fn old() -> ClusterInfo {
+        ClusterInfo::new(KubeVersion::new(1, 20))
+    }
+
+    fn everything() -> ExposureSpec {
+        ExposureSpec {
+            image: Some("nginx:1.25".into()),
+            ports: vec![PortSpec {
+                name: Some("http".into()),
+                container_port: 80,
+                ..Default::default()
+            }],
+            visibility: Visibility {
+                type_: VisibilityType::Ingress,
+                ..Default::default()
+            },
+            ingress: Some(IngressSpec {
+                host: "foo.bar.com".into(),
+                ..Default::default()
+            }),
+            headless: Some(true),
+            storage: vec![StorageSpec {
+                name: "data".into(),
+                mount_path: "/pv-data".into(),
+                size: Quantity("1Gi".into()),
+                glusterfs: Some(GlusterfsClass {
+                    resturl: "http://heketi:8080".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }],
+            quota: Some(QuotaSpec::default()),
+            ..Default::default()
+        }
+    }
+
+    fn refs(pairs: &[(&str, &str)]) -> Vec<ResourceRef> {
+        pairs
+            .iter()
+            .map(|(kind, name)| ResourceRef {
+                kind: (*kind).into(),
+                name: (*name).into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn resource_refs_follow_apply_order() {
+        let exposure = new_exposure(Some("shop"), None, everything());
+        let children = build(&valid(&exposure), &old());
+        assert_eq!(
+            children.resource_refs(),
+            refs(&[
+                ("StorageClass", "shop.web.data"),
+                ("PersistentVolumeClaim", "web-data"),
+                ("ResourceQuota", "web"),
+                ("Deployment", "web"),
+                ("Service", "web"),
+                ("Service", "web-headless"),
+                ("Ingress", "web"),
+            ])
+        );
+    }
+
+    #[test]
+    fn external_backends_have_no_workload() {
+        let external = ExposureSpec {
+            image: None,
+            ports: vec![PortSpec {
+                name: Some("http".into()),
+                container_port: 80,
+                ..Default::default()
+            }],
+            endpoints: vec![EndpointSpec {
+                ip: "192.0.2.10".into(),
+            }],
+            ..Default::default()
+        };
+        let exposure = new_exposure(None, None, external);
+        assert_eq!(
+            build(&valid(&exposure), &old()).resource_refs(),
+            refs(&[("Service", "web"), ("Endpoints", "web")])
+        );
+
+        let alias = ExposureSpec {
+            visibility: Visibility {
+                type_: VisibilityType::ExternalName,
+                external_name: Some("app-db.database.example.com".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let exposure = new_exposure(None, None, alias);
+        assert_eq!(
+            build(&valid(&exposure), &old()).resource_refs(),
+            refs(&[("Service", "web")])
+        );
+    }
+
+    #[test]
+    fn children_serialize_with_api_version_and_kind() {
+        let exposure = new_exposure(None, None, everything());
+        let Children {
+            storage_classes,
+            pvcs,
+            resource_quota,
+            deployment,
+            service,
+            headless_service,
+            endpoints,
+            ingress,
+        } = build(&valid(&exposure), &old());
+        let type_meta =
+            |value: serde_json::Value| (value["apiVersion"].clone(), value["kind"].clone());
+        let json = |value: Result<serde_json::Value, serde_json::Error>| type_meta(value.unwrap());
+        assert_eq!(
+            json(serde_json::to_value(&storage_classes[0])),
+            ("storage.k8s.io/v1".into(), "StorageClass".into())
+        );
+        assert_eq!(
+            json(serde_json::to_value(&pvcs[0])),
+            ("v1".into(), "PersistentVolumeClaim".into())
+        );
+        assert_eq!(
+            json(serde_json::to_value(resource_quota.unwrap())),
+            ("v1".into(), "ResourceQuota".into())
+        );
+        assert_eq!(
+            json(serde_json::to_value(deployment.unwrap())),
+            ("apps/v1".into(), "Deployment".into())
+        );
+        assert_eq!(
+            json(serde_json::to_value(service.unwrap())),
+            ("v1".into(), "Service".into())
+        );
+        assert_eq!(
+            json(serde_json::to_value(headless_service.unwrap())),
+            ("v1".into(), "Service".into())
+        );
+        assert_eq!(endpoints, None);
+        assert_eq!(
+            json(serde_json::to_value(ingress.unwrap())),
+            ("networking.k8s.io/v1".into(), "Ingress".into())
+        );
+    }
+
+    fn visibility_type() -> impl Strategy<Value = VisibilityType> {
+        prop_oneof![
+            Just(VisibilityType::Internal),
+            Just(VisibilityType::NodePort),
+            Just(VisibilityType::LoadBalancer),
+            Just(VisibilityType::Ingress),
+            Just(VisibilityType::ExternalName),
+        ]
+    }
+
+    fn port() -> impl Strategy<Value = PortSpec> {
+        (
+            proptest::option::of("[a-z]{1,5}"),
+            1..65536i32,
+            proptest::option::of(1..65536i32),
+            proptest::option::of(30000..32768i32),
+        )
+            .prop_map(|(name, container_port, port, node_port)| PortSpec {
+                name,
+                container_port,
+                port,
+                node_port,
+                ..Default::default()
+            })
+    }
+
+    /// Any combination of the fields that decide which children exist, valid or not.
+    fn any_exposure() -> impl Strategy<Value = Exposure> {
+        (
+            proptest::option::of("[a-z0-9.:/]{1,20}"),
+            visibility_type(),
+            proptest::collection::vec(port(), 0..3),
+            proptest::collection::vec("[0-9.]{1,15}", 0..3),
+            proptest::option::of(any::<bool>()),
+            proptest::option::of("[a-z.]{1,20}"),
+            proptest::collection::vec(
+                (
+                    "[a-z]{1,5}",
+                    any::<bool>(),
+                    proptest::option::of("[a-z]{1,5}"),
+                ),
+                0..3,
+            ),
+            proptest::option::of("[a-z]{1,5}"),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(image, type_, ports, ips, headless, host, volumes, namespace, with_uid)| {
+                    let storage = volumes
+                        .into_iter()
+                        .map(|(name, gluster, class_name)| StorageSpec {
+                            name,
+                            mount_path: "/data".into(),
+                            size: Quantity("1Gi".into()),
+                            glusterfs: gluster.then(|| GlusterfsClass {
+                                class_name,
+                                ..Default::default()
+                            }),
+                            ..Default::default()
+                        })
+                        .collect();
+                    let spec = ExposureSpec {
+                        image,
+                        ports,
+                        visibility: Visibility {
+                            type_,
+                            external_name: host.clone(),
+                            ..Default::default()
+                        },
+                        ingress: host.map(|host| IngressSpec {
+                            host,
+                            ..Default::default()
+                        }),
+                        endpoints: ips.into_iter().map(|ip| EndpointSpec { ip }).collect(),
+                        headless,
+                        storage,
+                        ..Default::default()
+                    };
+                    new_exposure(namespace.as_deref(), with_uid.then_some("uid"), spec)
+                },
+            )
+    }
+
+    proptest! {
+        #[test]
+        fn every_child_is_labelled_and_pods_are_selected_by_name_only(exposure in any_exposure()) {
+            let valid = valid(&exposure);
+            let children = build(&valid, &old());
+            let Children { storage_classes, pvcs, resource_quota, deployment, service, headless_service, endpoints, ingress } =
+                &children;
+            let mut metas: Vec<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta> = Vec::new();
+            metas.extend(pvcs.iter().map(|child| &child.metadata));
+            metas.extend(resource_quota.iter().map(|child| &child.metadata));
+            metas.extend(deployment.iter().map(|child| &child.metadata));
+            metas.extend(service.iter().map(|child| &child.metadata));
+            metas.extend(headless_service.iter().map(|child| &child.metadata));
+            metas.extend(endpoints.iter().map(|child| &child.metadata));
+            metas.extend(ingress.iter().map(|child| &child.metadata));
+            for meta in metas {
+                let labels = meta.labels.clone().unwrap_or_default();
+                prop_assert!(child_labels("web").iter().all(|(key, value)| labels.get(key) == Some(value)));
+                prop_assert_eq!(meta.namespace.as_deref(), valid.namespace);
+            }
+            for class in storage_classes {
+                prop_assert_eq!(class.metadata.namespace.as_deref(), None);
+                prop_assert_eq!(class.metadata.owner_references.as_ref(), None);
+            }
+            for selecting in service.iter().chain(headless_service) {
+                let selector = selecting.spec.as_ref().and_then(|spec| spec.selector.clone());
+                prop_assert!(selector.is_none() || selector == Some(selector_labels("web")));
+            }
+            if let Some(deployment) = deployment {
+                let spec = deployment.spec.as_ref().unwrap();
+                prop_assert_eq!(spec.selector.match_labels.clone(), Some(selector_labels("web")));
+                prop_assert_eq!(spec.template.spec.as_ref().unwrap().containers.len(), 1);
+            }
+            prop_assert_eq!(children.resource_refs().len(),
+                storage_classes.len() + pvcs.len() + [resource_quota.is_some(), deployment.is_some(), service.is_some(),
+                headless_service.is_some(), endpoints.is_some(), ingress.is_some()].iter().filter(|some| **some).count());
+        }
+    }
 }

@@ -1,0 +1,486 @@
+//! The Service `<name>`, the headless Service `<name>-headless` and, for an external backend,
+//! the Endpoints `<name>`.
+
+use exposure_crd::{ExposureSpec, PortSpec, SessionAffinity, VisibilityType};
+use k8s_openapi::api::core::v1::{
+    ClientIPConfig, EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Service, ServicePort,
+    ServiceSpec, SessionAffinityConfig,
+};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::meta::{
+    headless_service_name, non_empty_map, non_empty_vec, owned_meta, selector_labels,
+};
+use crate::cluster::{ClusterInfo, Feature};
+use crate::validate::Valid;
+
+/// The main Service. None when there is nothing to expose: no ports and not an ExternalName
+/// alias (Kubernetes rejects a selecting Service without ports).
+pub(crate) fn build_service(valid: &Valid<'_>, cluster: &ClusterInfo) -> Option<Service> {
+    let spec = &valid.exposure.spec;
+    let visibility = &spec.visibility;
+    let kind = visibility.type_;
+    let is_alias = kind == VisibilityType::ExternalName;
+    if spec.ports.is_empty() && !is_alias {
+        return None;
+    }
+    let service_spec = ServiceSpec {
+        type_: Some(service_type(kind).to_owned()),
+        external_name: visibility.external_name.clone().filter(|_| is_alias),
+        ports: non_empty_vec(&service_ports(spec, kind.has_node_ports())),
+        selector: selects_pods(spec).then(|| selector_labels(valid.name)),
+        session_affinity: visibility
+            .session_affinity
+            .map(|affinity| affinity.as_str().to_owned()),
+        session_affinity_config: visibility
+            .session_affinity_timeout_seconds
+            .filter(|_| visibility.session_affinity == Some(SessionAffinity::ClientIp))
+            .map(|timeout| SessionAffinityConfig {
+                client_ip: Some(ClientIPConfig {
+                    timeout_seconds: Some(timeout),
+                }),
+            }),
+        // Kubernetes rejects these fields on the other Service types.
+        external_traffic_policy: visibility
+            .external_traffic_policy
+            .filter(|_| kind.has_node_ports())
+            .map(|policy| policy.as_str().to_owned()),
+        load_balancer_source_ranges: non_empty_vec(&visibility.load_balancer_source_ranges)
+            .filter(|_| kind == VisibilityType::LoadBalancer),
+        load_balancer_class: visibility.load_balancer_class.clone().filter(|_| {
+            kind == VisibilityType::LoadBalancer && cluster.supports(Feature::LoadBalancerClass)
+        }),
+        ..ServiceSpec::default()
+    };
+    let mut metadata = owned_meta(valid, valid.name.to_owned());
+    metadata.annotations = non_empty_map(&visibility.annotations);
+    Some(Service {
+        metadata,
+        spec: Some(service_spec),
+        status: None,
+    })
+}
+
+/// The headless Service when `headless: true`: the same pods, one DNS record per pod, ready
+/// or not. Only for Services that select pods and have ports.
+pub(crate) fn build_headless_service(valid: &Valid<'_>) -> Option<Service> {
+    let spec = &valid.exposure.spec;
+    if spec.headless != Some(true) || !selects_pods(spec) || spec.ports.is_empty() {
+        return None;
+    }
+    Some(Service {
+        metadata: owned_meta(valid, headless_service_name(valid.name)),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".to_owned()),
+            cluster_ip: Some("None".to_owned()),
+            publish_not_ready_addresses: Some(true),
+            ports: Some(service_ports(spec, false)),
+            selector: Some(selector_labels(valid.name)),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    })
+}
+
+/// The Endpoints of a selector-less Service: every address serves every port, on the
+/// backend's own port (containerPort), as in the textbook's `custom-service`.
+pub(crate) fn build_endpoints(valid: &Valid<'_>) -> Option<Endpoints> {
+    let spec = &valid.exposure.spec;
+    if spec.endpoints.is_empty()
+        || spec.ports.is_empty()
+        || spec.visibility.type_ == VisibilityType::ExternalName
+    {
+        return None;
+    }
+    let subset = EndpointSubset {
+        addresses: Some(
+            spec.endpoints
+                .iter()
+                .map(|endpoint| EndpointAddress {
+                    ip: endpoint.ip.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+        ),
+        ports: Some(
+            spec.ports
+                .iter()
+                .map(|port| EndpointPort {
+                    name: port.name.clone(),
+                    port: port.container_port,
+                    protocol: Some(port.protocol.as_str().to_owned()),
+                    ..EndpointPort::default()
+                })
+                .collect(),
+        ),
+        ..EndpointSubset::default()
+    };
+    Some(Endpoints {
+        metadata: owned_meta(valid, valid.name.to_owned()),
+        subsets: Some(vec![subset]),
+    })
+}
+
+/// Whether the Service selects the Deployment's pods: not for an alias, nor for an external
+/// backend, whose Endpoints are written by the operator instead.
+fn selects_pods(spec: &ExposureSpec) -> bool {
+    spec.visibility.type_ != VisibilityType::ExternalName && spec.endpoints.is_empty()
+}
+
+fn service_type(kind: VisibilityType) -> &'static str {
+    match kind {
+        VisibilityType::Internal | VisibilityType::Ingress => "ClusterIP",
+        VisibilityType::NodePort => "NodePort",
+        VisibilityType::LoadBalancer => "LoadBalancer",
+        VisibilityType::ExternalName => "ExternalName",
+    }
+}
+
+fn service_ports(spec: &ExposureSpec, with_node_ports: bool) -> Vec<ServicePort> {
+    spec.ports
+        .iter()
+        .map(|port| service_port(port, with_node_ports))
+        .collect()
+}
+
+fn service_port(port: &PortSpec, with_node_ports: bool) -> ServicePort {
+    ServicePort {
+        name: port.name.clone(),
+        port: port.service_port(),
+        target_port: Some(IntOrString::Int(port.container_port)),
+        protocol: Some(port.protocol.as_str().to_owned()),
+        node_port: port.node_port.filter(|_| with_node_ports),
+        ..ServicePort::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use exposure_crd::{EndpointSpec, ExternalTrafficPolicy, Protocol, Visibility};
+
+    use super::*;
+    use crate::build::meta::child_labels;
+    use crate::build::meta::tests::{new_exposure, valid};
+    use crate::cluster::KubeVersion;
+
+    fn old() -> ClusterInfo {
+        ClusterInfo::new(KubeVersion::new(1, 20))
+    }
+
+    fn with_visibility(type_: VisibilityType, ports: Vec<PortSpec>) -> ExposureSpec {
+        ExposureSpec {
+            image: Some("nginx:1.25".into()),
+            ports,
+            visibility: Visibility {
+                type_,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn http(node_port: Option<i32>) -> PortSpec {
+        PortSpec {
+            container_port: 443,
+            port: Some(3000),
+            node_port,
+            ..Default::default()
+        }
+    }
+
+    fn spec_of(service: &Service) -> &ServiceSpec {
+        service.spec.as_ref().unwrap()
+    }
+
+    #[test]
+    fn types_follow_visibility() {
+        for (visibility, expected) in [
+            (VisibilityType::Internal, "ClusterIP"),
+            (VisibilityType::Ingress, "ClusterIP"),
+            (VisibilityType::NodePort, "NodePort"),
+            (VisibilityType::LoadBalancer, "LoadBalancer"),
+        ] {
+            let exposure = new_exposure(
+                Some("shop"),
+                Some("uid"),
+                with_visibility(visibility, vec![http(None)]),
+            );
+            let service = build_service(&valid(&exposure), &old()).unwrap();
+            assert_eq!(spec_of(&service).type_.as_deref(), Some(expected));
+            assert_eq!(spec_of(&service).selector, Some(selector_labels("web")));
+            assert_eq!(
+                spec_of(&service).cluster_ip,
+                None,
+                "clusterIP is the API server's"
+            );
+            assert_eq!(service.metadata.name.as_deref(), Some("web"));
+            assert_eq!(service.metadata.namespace.as_deref(), Some("shop"));
+            assert_eq!(service.metadata.labels, Some(child_labels("web")));
+            assert!(service.metadata.owner_references.is_some());
+        }
+    }
+
+    #[test]
+    fn ports_map_port_target_protocol_and_node_port() {
+        let ports = vec![
+            PortSpec {
+                name: Some("http".into()),
+                container_port: 9376,
+                port: Some(80),
+                ..Default::default()
+            },
+            PortSpec {
+                name: Some("dns".into()),
+                container_port: 53,
+                protocol: Protocol::Udp,
+                node_port: Some(30053),
+                ..Default::default()
+            },
+        ];
+        let exposure = new_exposure(
+            None,
+            None,
+            with_visibility(VisibilityType::NodePort, ports.clone()),
+        );
+        let service = build_service(&valid(&exposure), &old()).unwrap();
+        assert_eq!(
+            spec_of(&service).ports,
+            Some(vec![
+                ServicePort {
+                    name: Some("http".into()),
+                    port: 80,
+                    target_port: Some(IntOrString::Int(9376)),
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                },
+                ServicePort {
+                    name: Some("dns".into()),
+                    port: 53,
+                    target_port: Some(IntOrString::Int(53)),
+                    protocol: Some("UDP".into()),
+                    node_port: Some(30053),
+                    ..Default::default()
+                },
+            ])
+        );
+        let internal = new_exposure(None, None, with_visibility(VisibilityType::Internal, ports));
+        let service = build_service(&valid(&internal), &old()).unwrap();
+        assert!(spec_of(&service)
+            .ports
+            .as_ref()
+            .unwrap()
+            .iter()
+            .all(|port| port.node_port.is_none()));
+    }
+
+    #[test]
+    fn no_service_without_ports_unless_alias() {
+        let exposure = new_exposure(
+            None,
+            None,
+            with_visibility(VisibilityType::Internal, vec![]),
+        );
+        assert_eq!(build_service(&valid(&exposure), &old()), None);
+        assert_eq!(build_headless_service(&valid(&exposure)), None);
+    }
+
+    #[test]
+    fn external_name_aliases_without_selector() {
+        let mut spec = with_visibility(VisibilityType::ExternalName, vec![]);
+        spec.visibility.external_name = Some("app-db.database.example.com".into());
+        spec.headless = Some(true);
+        let exposure = new_exposure(None, None, spec);
+        let service = build_service(&valid(&exposure), &old()).unwrap();
+        let service_spec = spec_of(&service);
+        assert_eq!(service_spec.type_.as_deref(), Some("ExternalName"));
+        assert_eq!(
+            service_spec.external_name.as_deref(),
+            Some("app-db.database.example.com")
+        );
+        assert_eq!(service_spec.selector, None);
+        assert_eq!(service_spec.ports, None);
+        assert_eq!(build_headless_service(&valid(&exposure)), None);
+        assert_eq!(build_endpoints(&valid(&exposure)), None);
+    }
+
+    #[test]
+    fn external_name_is_only_set_on_aliases() {
+        let mut spec = with_visibility(VisibilityType::Internal, vec![http(None)]);
+        spec.visibility.external_name = Some("ignored.example.com".into());
+        let exposure = new_exposure(None, None, spec);
+        assert_eq!(
+            spec_of(&build_service(&valid(&exposure), &old()).unwrap()).external_name,
+            None
+        );
+    }
+
+    #[test]
+    fn affinity_policies_and_annotations() {
+        let mut spec = with_visibility(VisibilityType::LoadBalancer, vec![http(Some(30080))]);
+        spec.visibility.session_affinity = Some(SessionAffinity::ClientIp);
+        spec.visibility.session_affinity_timeout_seconds = Some(600);
+        spec.visibility.external_traffic_policy = Some(ExternalTrafficPolicy::Local);
+        spec.visibility.load_balancer_source_ranges = vec!["203.0.113.0/24".into()];
+        spec.visibility.load_balancer_class = Some("example.com/internal-vip".into());
+        spec.visibility.annotations = BTreeMap::from([("team".to_owned(), "web".to_owned())]);
+        let exposure = new_exposure(None, None, spec);
+
+        let on_old = build_service(&valid(&exposure), &old()).unwrap();
+        let service_spec = spec_of(&on_old);
+        assert_eq!(service_spec.session_affinity.as_deref(), Some("ClientIP"));
+        assert_eq!(
+            service_spec.session_affinity_config,
+            Some(SessionAffinityConfig {
+                client_ip: Some(ClientIPConfig {
+                    timeout_seconds: Some(600)
+                })
+            })
+        );
+        assert_eq!(
+            service_spec.external_traffic_policy.as_deref(),
+            Some("Local")
+        );
+        assert_eq!(
+            service_spec.load_balancer_source_ranges,
+            Some(vec!["203.0.113.0/24".to_owned()])
+        );
+        assert_eq!(
+            service_spec.load_balancer_class, None,
+            "loadBalancerClass needs 1.24"
+        );
+        assert_eq!(
+            service_spec.ports.as_ref().unwrap()[0].node_port,
+            Some(30080)
+        );
+        assert_eq!(on_old.metadata.annotations.as_ref().unwrap()["team"], "web");
+
+        let on_new = build_service(&valid(&exposure), &ClusterInfo::default()).unwrap();
+        assert_eq!(
+            spec_of(&on_new).load_balancer_class.as_deref(),
+            Some("example.com/internal-vip")
+        );
+    }
+
+    #[test]
+    fn node_and_load_balancer_fields_stay_off_cluster_ip_services() {
+        let mut spec = with_visibility(VisibilityType::Internal, vec![http(None)]);
+        spec.visibility.session_affinity = Some(SessionAffinity::None);
+        spec.visibility.session_affinity_timeout_seconds = Some(600);
+        spec.visibility.external_traffic_policy = Some(ExternalTrafficPolicy::Local);
+        spec.visibility.load_balancer_source_ranges = vec!["203.0.113.0/24".into()];
+        spec.visibility.load_balancer_class = Some("example.com/internal-vip".into());
+        let exposure = new_exposure(None, None, spec);
+        let service = build_service(&valid(&exposure), &ClusterInfo::default()).unwrap();
+        let service_spec = spec_of(&service);
+        assert_eq!(service_spec.session_affinity.as_deref(), Some("None"));
+        assert_eq!(
+            service_spec.session_affinity_config, None,
+            "the timeout is for ClientIP only"
+        );
+        assert_eq!(service_spec.external_traffic_policy, None);
+        assert_eq!(service_spec.load_balancer_source_ranges, None);
+        assert_eq!(service_spec.load_balancer_class, None);
+        assert_eq!(service.metadata.annotations, None);
+    }
+
+    #[test]
+    fn headless_service_mirrors_ports_without_node_ports() {
+        let mut spec = with_visibility(VisibilityType::NodePort, vec![http(Some(30080))]);
+        spec.headless = Some(true);
+        let exposure = new_exposure(Some("shop"), Some("uid"), spec);
+        let headless = build_headless_service(&valid(&exposure)).unwrap();
+        assert_eq!(headless.metadata.name.as_deref(), Some("web-headless"));
+        assert_eq!(headless.metadata.labels, Some(child_labels("web")));
+        assert!(headless.metadata.owner_references.is_some());
+        let headless_spec = spec_of(&headless);
+        assert_eq!(headless_spec.type_.as_deref(), Some("ClusterIP"));
+        assert_eq!(headless_spec.cluster_ip.as_deref(), Some("None"));
+        assert_eq!(headless_spec.publish_not_ready_addresses, Some(true));
+        assert_eq!(headless_spec.selector, Some(selector_labels("web")));
+        let port = &headless_spec.ports.as_ref().unwrap()[0];
+        assert_eq!((port.port, port.node_port), (3000, None));
+
+        let mut not_asked = with_visibility(VisibilityType::Internal, vec![http(None)]);
+        not_asked.headless = Some(false);
+        assert_eq!(
+            build_headless_service(&valid(&new_exposure(None, None, not_asked))),
+            None
+        );
+    }
+
+    #[test]
+    fn external_backend_gets_a_selectorless_service_and_endpoints() {
+        let ports = vec![PortSpec {
+            name: Some("http".into()),
+            container_port: 9376,
+            port: Some(80),
+            ..Default::default()
+        }];
+        let mut spec = with_visibility(VisibilityType::LoadBalancer, ports);
+        spec.image = None;
+        spec.headless = Some(true);
+        spec.endpoints = vec![
+            EndpointSpec {
+                ip: "192.0.2.10".into(),
+            },
+            EndpointSpec {
+                ip: "192.0.2.11".into(),
+            },
+        ];
+        let exposure = new_exposure(Some("shop"), Some("uid"), spec);
+        let service = build_service(&valid(&exposure), &old()).unwrap();
+        assert_eq!(spec_of(&service).selector, None);
+        assert_eq!(
+            build_headless_service(&valid(&exposure)),
+            None,
+            "a selector-less headless Service has no pods"
+        );
+
+        let endpoints = build_endpoints(&valid(&exposure)).unwrap();
+        assert_eq!(endpoints.metadata.name.as_deref(), Some("web"));
+        assert_eq!(endpoints.metadata.namespace.as_deref(), Some("shop"));
+        assert!(endpoints.metadata.owner_references.is_some());
+        assert_eq!(
+            endpoints.subsets,
+            Some(vec![EndpointSubset {
+                addresses: Some(vec![
+                    EndpointAddress {
+                        ip: "192.0.2.10".into(),
+                        ..Default::default()
+                    },
+                    EndpointAddress {
+                        ip: "192.0.2.11".into(),
+                        ..Default::default()
+                    },
+                ]),
+                ports: Some(vec![EndpointPort {
+                    name: Some("http".into()),
+                    port: 9376,
+                    protocol: Some("TCP".into()),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }])
+        );
+    }
+
+    #[test]
+    fn no_endpoints_without_addresses_or_ports() {
+        let exposure = new_exposure(
+            None,
+            None,
+            with_visibility(VisibilityType::Internal, vec![http(None)]),
+        );
+        assert_eq!(build_endpoints(&valid(&exposure)), None);
+        let mut no_ports = with_visibility(VisibilityType::Internal, vec![]);
+        no_ports.endpoints = vec![EndpointSpec {
+            ip: "192.0.2.10".into(),
+        }];
+        assert_eq!(
+            build_endpoints(&valid(&new_exposure(None, None, no_ports))),
+            None
+        );
+    }
+}
