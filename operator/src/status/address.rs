@@ -1,0 +1,145 @@
+//! Where the app can be reached (`status.url`, `status.addresses`), read from the live Service
+//! and Ingress: an address is reported once the object that provides it exists.
+
+use exposure_crd::{Addresses, NodePortAddress, VisibilityType};
+use k8s_openapi::api::core::v1::{Service, ServicePort};
+use k8s_openapi::api::networking::v1::Ingress;
+
+use super::{Observed, Target};
+
+/// None until the Service exists.
+pub(super) fn addresses(target: &Target<'_>, observed: &Observed) -> Option<Addresses> {
+    let service = observed.service.as_ref()?;
+    Some(Addresses {
+        cluster_ip: service
+            .spec
+            .as_ref()
+            .and_then(|s| s.cluster_ip.clone())
+            .filter(|ip| !ip.is_empty() && ip != "None"),
+        dns: Some(target.dns()),
+        node_ports: service_ports(service)
+            .iter()
+            .filter_map(|p| {
+                Some(NodePortAddress {
+                    name: p.name.clone(),
+                    port: p.port,
+                    node_port: p.node_port?,
+                })
+            })
+            .collect(),
+        load_balancer: load_balancer_addresses(service),
+        ingress: observed
+            .ingress
+            .as_ref()
+            .map(ingress_urls)
+            .unwrap_or_default(),
+    })
+}
+
+/// The one address a person would use, by visibility; the in-cluster URL when the outside
+/// address is not known yet. None until the Service exists.
+pub(super) fn url(target: &Target<'_>, observed: &Observed) -> Option<String> {
+    let service = observed.service.as_ref()?;
+    let first_port = service_ports(service).first();
+    let in_cluster = || http_url(&target.dns(), first_port.map(|p| p.port));
+    let url = match target.spec.visibility.type_ {
+        VisibilityType::ExternalName => {
+            let live = service.spec.as_ref().and_then(|s| s.external_name.clone());
+            live.or_else(|| target.spec.visibility.external_name.clone())
+                .unwrap_or_default()
+        }
+        VisibilityType::Ingress => observed
+            .ingress
+            .as_ref()
+            .and_then(|i| ingress_urls(i).into_iter().next())
+            .unwrap_or_else(in_cluster),
+        VisibilityType::LoadBalancer => match load_balancer_addresses(service).first() {
+            Some(address) => http_url(address, first_port.map(|p| p.port)),
+            None => in_cluster(),
+        },
+        VisibilityType::NodePort => {
+            match (&observed.node_address, first_port.and_then(|p| p.node_port)) {
+                (Some(node), Some(node_port)) => http_url(node, Some(node_port)),
+                _ => in_cluster(),
+            }
+        }
+        VisibilityType::Internal => in_cluster(),
+    };
+    Some(url)
+}
+
+/// `status.loadBalancer.ingress`: each IP, else hostname.
+pub(super) fn load_balancer_addresses(service: &Service) -> Vec<String> {
+    let ingress = service
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref());
+    ingress
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()))
+        .collect()
+}
+
+/// Whether the ingress controller published an address for the Ingress.
+pub(super) fn ingress_has_address(ingress: &Ingress) -> bool {
+    let ingress = ingress
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref());
+    ingress
+        .into_iter()
+        .flatten()
+        .any(|i| i.ip.is_some() || i.hostname.is_some())
+}
+
+fn service_ports(service: &Service) -> &[ServicePort] {
+    service
+        .spec
+        .as_ref()
+        .and_then(|s| s.ports.as_deref())
+        .unwrap_or_default()
+}
+
+/// `http(s)://host/path` for every path of every rule with a host; https when a TLS entry
+/// covers the host (an entry without hosts covers all).
+fn ingress_urls(ingress: &Ingress) -> Vec<String> {
+    let Some(spec) = &ingress.spec else {
+        return Vec::new();
+    };
+    let tls = spec.tls.as_deref().unwrap_or_default();
+    let mut urls = Vec::new();
+    for rule in spec.rules.iter().flatten() {
+        let Some(host) = rule.host.as_deref() else {
+            continue;
+        };
+        let secure = tls.iter().any(|t| {
+            t.hosts
+                .as_ref()
+                .is_none_or(|hosts| hosts.is_empty() || hosts.iter().any(|h| h == host))
+        });
+        let scheme = if secure { "https" } else { "http" };
+        let paths = rule.http.iter().flat_map(|h| &h.paths);
+        urls.extend(
+            paths.map(|p| format!("{scheme}://{host}{}", p.path.as_deref().unwrap_or("/"))),
+        );
+    }
+    urls
+}
+
+/// `http://host:port`; the scheme's default port is left out, and 443 means https.
+/// IPv6 addresses get brackets.
+fn http_url(host: &str, port: Option<i32>) -> String {
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    match port {
+        Some(443) => format!("https://{host}"),
+        None | Some(80) => format!("http://{host}"),
+        Some(port) => format!("http://{host}:{port}"),
+    }
+}

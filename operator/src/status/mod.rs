@@ -1,0 +1,740 @@
+//! Status as a pure function of the spec, the outcome of this reconcile and the children
+//! observed in the cluster. Written separately (server-side apply on the status subresource).
+//!
+//! Deterministic: the same inputs give the same status, conditions in a fixed order
+//! (Ready, Reconciling, Stalled, Available, Exposed, StorageBound), so the reconciler can skip
+//! the write when nothing changed. The condition reasons are listed in [`reason`].
+
+use std::collections::BTreeMap;
+
+use exposure_crd::{
+    condition, Exposure, ExposureSpec, ExposureStatus, ResourceRef, RetainedVolume, VisibilityType,
+};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, OwnerReference, Time};
+use k8s_openapi::{Metadata, Resource};
+
+use crate::build::Children;
+
+mod address;
+mod pods;
+#[cfg(test)]
+mod tests;
+
+/// The cluster DNS domain in-cluster URLs and `addresses.dns` use.
+pub const CLUSTER_DOMAIN: &str = "cluster.local";
+
+/// Children as they are in the cluster now (from the reconciler's caches).
+#[derive(Clone, Debug, Default)]
+pub struct Observed {
+    pub deployment: Option<Deployment>,
+    /// Pods selected by `exposure.dev/name=<name>`.
+    pub pods: Vec<Pod>,
+    pub service: Option<Service>,
+    pub headless_service: Option<Service>,
+    /// The Endpoints object named like the Service (ours with `spec.endpoints`, else the
+    /// endpoints controller's).
+    pub endpoints: Option<Endpoints>,
+    pub ingress: Option<Ingress>,
+    pub pvcs: Vec<PersistentVolumeClaim>,
+    /// PVC name → message of its newest `ProvisioningFailed` event.
+    pub provisioning_failures: BTreeMap<String, String>,
+    /// PVCs released by this Exposure (reclaim Retain) and not in use by it now.
+    pub retained_volumes: Vec<RetainedVolume>,
+    /// An address of a Ready node (InternalIP), for NodePort URLs.
+    pub node_address: Option<String>,
+}
+
+/// Why a reconcile cannot progress without a change to the spec or the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocker {
+    /// `InvalidSpec`, `UnsupportedByCluster`, `ResourceConflict`, `HostConflict`,
+    /// `NodePortConflict`, `StorageClassImmutable`, `StorageClassNotAllowed`,
+    /// `StorageClassesDisabled`.
+    pub reason: String,
+    pub message: String,
+}
+
+/// What this reconcile did.
+#[derive(Clone, Debug)]
+pub enum Outcome<'a> {
+    /// The desired children are in place (applied now or already up to date).
+    Applied(&'a Children),
+    /// Nothing was applied or pruned (the last good children stay).
+    Blocked(Vec<Blocker>),
+}
+
+/// Every condition reason this module writes, by condition type.
+///
+/// - `Ready`: [`READY`](reason::READY) when True; when False, the reason (and message) of the
+///   first condition that fails: Stalled, then Available, Exposed, StorageBound.
+/// - `Reconciling` (True while the children converge by themselves):
+///   [`ROLLOUT_IN_PROGRESS`](reason::ROLLOUT_IN_PROGRESS), [`CREATING`](reason::CREATING),
+///   [`WAITING_FOR_PODS`](reason::WAITING_FOR_PODS),
+///   [`WAITING_FOR_ADDRESS`](reason::WAITING_FOR_ADDRESS),
+///   [`WAITING_FOR_VOLUME`](reason::WAITING_FOR_VOLUME); False: [`CONVERGED`](reason::CONVERGED),
+///   [`NOT_PROGRESSING`](reason::NOT_PROGRESSING), [`STALLED`](reason::STALLED).
+/// - `Stalled`: the first [`Blocker`]'s reason (`InvalidSpec`, `UnsupportedByCluster`,
+///   `ResourceConflict`, ...), [`PROGRESS_DEADLINE_EXCEEDED`](reason::PROGRESS_DEADLINE_EXCEEDED),
+///   [`BLOCKED`](reason::BLOCKED); False: [`NOT_STALLED`](reason::NOT_STALLED).
+/// - `Available`: [`REPLICAS_AVAILABLE`](reason::REPLICAS_AVAILABLE),
+///   [`SCALED_TO_ZERO`](reason::SCALED_TO_ZERO); False:
+///   [`DEPLOYMENT_MISSING`](reason::DEPLOYMENT_MISSING), the waiting reason of a failing
+///   container (`ImagePullBackOff`, `ErrImagePull`, `InvalidImageName`, `CrashLoopBackOff`,
+///   `CreateContainerConfigError`, `CreateContainerError`, `RunContainerError`),
+///   [`UNSCHEDULABLE`](reason::UNSCHEDULABLE), [`REPLICA_FAILURE`](reason::REPLICA_FAILURE),
+///   [`REPLICAS_UNAVAILABLE`](reason::REPLICAS_UNAVAILABLE).
+/// - `Exposed`: [`SERVICE_READY`](reason::SERVICE_READY),
+///   [`LOAD_BALANCER_READY`](reason::LOAD_BALANCER_READY),
+///   [`INGRESS_READY`](reason::INGRESS_READY); False:
+///   [`SERVICE_MISSING`](reason::SERVICE_MISSING),
+///   [`ENDPOINTS_MISSING`](reason::ENDPOINTS_MISSING),
+///   [`INGRESS_MISSING`](reason::INGRESS_MISSING),
+///   [`LOAD_BALANCER_PENDING`](reason::LOAD_BALANCER_PENDING),
+///   [`INGRESS_ADDRESS_PENDING`](reason::INGRESS_ADDRESS_PENDING).
+/// - `StorageBound`: [`BOUND`](reason::BOUND); False: [`PENDING`](reason::PENDING),
+///   [`PROVISIONING_FAILED`](reason::PROVISIONING_FAILED), [`LOST`](reason::LOST).
+pub mod reason {
+    /// Ready: the workload is available, the app exposed and every volume bound.
+    pub const READY: &str = "Ready";
+
+    /// Reconciling: the Deployment is rolling out (new spec not yet observed by the
+    /// Deployment controller, replicas not yet updated, or old replicas still running).
+    pub const ROLLOUT_IN_PROGRESS: &str = "RolloutInProgress";
+    /// Reconciling: a child was just applied and is not visible yet.
+    pub const CREATING: &str = "Creating";
+    /// Reconciling: pods are starting and none reports a failure.
+    pub const WAITING_FOR_PODS: &str = "WaitingForPods";
+    /// Reconciling: waiting for the load balancer or the ingress controller to assign an
+    /// address.
+    pub const WAITING_FOR_ADDRESS: &str = "WaitingForAddress";
+    /// Reconciling: a PVC is Pending and no provisioning failure was reported.
+    pub const WAITING_FOR_VOLUME: &str = "WaitingForVolume";
+    /// Reconciling False: everything is up to date and ready.
+    pub const CONVERGED: &str = "Converged";
+    /// Reconciling False: not ready, and nothing converges by itself (a pod fails, a volume
+    /// cannot be provisioned); it may recover, else see Ready's reason.
+    pub const NOT_PROGRESSING: &str = "NotProgressing";
+    /// Reconciling False: Stalled is True.
+    pub const STALLED: &str = "Stalled";
+
+    /// Stalled: the Deployment's progress deadline passed (Progressing=False).
+    pub const PROGRESS_DEADLINE_EXCEEDED: &str = "ProgressDeadlineExceeded";
+    /// Stalled: the reconcile was blocked without a stated blocker.
+    pub const BLOCKED: &str = "Blocked";
+    /// Stalled False.
+    pub const NOT_STALLED: &str = "NotStalled";
+
+    /// Available: at least the desired replicas are available.
+    pub const REPLICAS_AVAILABLE: &str = "ReplicasAvailable";
+    /// Available: `replicas: 0`.
+    pub const SCALED_TO_ZERO: &str = "ScaledToZero";
+    /// Available False: the Deployment does not exist (yet).
+    pub const DEPLOYMENT_MISSING: &str = "DeploymentMissing";
+    /// Available False: a pod cannot be scheduled (see the message for the scheduler's words).
+    pub const UNSCHEDULABLE: &str = "Unschedulable";
+    /// Available False: the Deployment cannot create pods (e.g. the ResourceQuota is full).
+    pub const REPLICA_FAILURE: &str = "ReplicaFailure";
+    /// Available False: fewer replicas available than desired, no pod reports a failure.
+    pub const REPLICAS_UNAVAILABLE: &str = "ReplicasUnavailable";
+
+    /// Exposed: the Service (and headless Service / Endpoints when asked for) exists.
+    pub const SERVICE_READY: &str = "ServiceReady";
+    /// Exposed: the LoadBalancer Service has an address.
+    pub const LOAD_BALANCER_READY: &str = "LoadBalancerReady";
+    /// Exposed: the Ingress has an address.
+    pub const INGRESS_READY: &str = "IngressReady";
+    /// Exposed False: the Service or the headless Service does not exist (yet).
+    pub const SERVICE_MISSING: &str = "ServiceMissing";
+    /// Exposed False: the Endpoints object for `spec.endpoints` does not exist (yet).
+    pub const ENDPOINTS_MISSING: &str = "EndpointsMissing";
+    /// Exposed False: the Ingress does not exist (yet).
+    pub const INGRESS_MISSING: &str = "IngressMissing";
+    /// Exposed False: the LoadBalancer Service has no address yet.
+    pub const LOAD_BALANCER_PENDING: &str = "LoadBalancerPending";
+    /// Exposed False: the Ingress has no address yet (is an ingress controller running?).
+    pub const INGRESS_ADDRESS_PENDING: &str = "IngressAddressPending";
+
+    /// StorageBound: every PVC is Bound.
+    pub const BOUND: &str = "Bound";
+    /// StorageBound False: a PVC is Pending (or not created yet).
+    pub const PENDING: &str = "Pending";
+    /// StorageBound False: a PVC is Pending and its provisioner reported a failure.
+    pub const PROVISIONING_FAILED: &str = "ProvisioningFailed";
+    /// StorageBound False: a PVC lost its volume.
+    pub const LOST: &str = "Lost";
+}
+
+/// The full status for this reconcile. Conditions keep `lastTransitionTime` from
+/// `exposure.status` when their status does not change.
+pub fn compute_status(
+    exposure: &Exposure,
+    outcome: &Outcome<'_>,
+    observed: &Observed,
+    now: &Time,
+) -> ExposureStatus {
+    let target = Target::of(exposure);
+    let addresses = address::addresses(&target, observed);
+    let url = address::url(&target, observed);
+
+    let workload = target
+        .has_workload()
+        .then(|| assess_workload(target.name, observed));
+    let exposed = assess_exposure(&target, observed, url.as_deref());
+    let storage = (!target.spec.storage.is_empty()).then(|| assess_storage(&target, observed));
+    let stall = stall(outcome, workload.as_ref().and_then(|w| w.stall.as_ref()));
+
+    let aspects: Vec<&Verdict> = [
+        workload.as_ref().map(|w| &w.available),
+        Some(&exposed),
+        storage.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let summary = join(
+        [workload.as_ref().map(|w| &w.available), Some(&exposed)]
+            .into_iter()
+            .flatten()
+            .map(|v| v.message.as_str()),
+    );
+    let ready = ready(stall.as_ref(), &aspects, summary);
+    let reconciling = reconciling(stall.as_ref(), &aspects);
+    let stalled = match &stall {
+        Some(stall) => Verdict::holds(&stall.reason, stall.message.clone()),
+        None => Verdict::fails(reason::NOT_STALLED, "nothing blocks progress"),
+    };
+
+    let generation = exposure.metadata.generation;
+    let previous = exposure
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let conditions = [
+        (condition::READY, Some(&ready)),
+        (condition::RECONCILING, Some(&reconciling)),
+        (condition::STALLED, Some(&stalled)),
+        (
+            condition::AVAILABLE,
+            workload.as_ref().map(|w| &w.available),
+        ),
+        (condition::EXPOSED, Some(&exposed)),
+        (condition::STORAGE_BOUND, storage.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(type_, verdict)| Some(verdict?.to_condition(type_, generation, previous, now)))
+    .collect();
+
+    let deployment_status = if target.has_workload() {
+        observed
+            .deployment
+            .as_ref()
+            .map(|d| d.status.clone().unwrap_or_default())
+    } else {
+        None
+    };
+
+    ExposureStatus {
+        observed_generation: generation,
+        conditions,
+        replicas: deployment_status.as_ref().map(|s| s.replicas.unwrap_or(0)),
+        ready_replicas: deployment_status
+            .as_ref()
+            .map(|s| s.ready_replicas.unwrap_or(0)),
+        available_replicas: deployment_status
+            .as_ref()
+            .map(|s| s.available_replicas.unwrap_or(0)),
+        url,
+        addresses,
+        resources: resources(exposure, target.name, outcome, observed),
+        retained_volumes: observed.retained_volumes.clone(),
+    }
+}
+
+/// The Exposure fields the status depends on.
+struct Target<'a> {
+    name: &'a str,
+    namespace: &'a str,
+    spec: &'a ExposureSpec,
+}
+
+impl<'a> Target<'a> {
+    fn of(exposure: &'a Exposure) -> Self {
+        Self {
+            name: exposure.metadata.name.as_deref().unwrap_or_default(),
+            namespace: exposure.metadata.namespace.as_deref().unwrap_or("default"),
+            spec: &exposure.spec,
+        }
+    }
+
+    /// ExternalName and `spec.endpoints` point at something outside: no Deployment.
+    fn has_workload(&self) -> bool {
+        self.spec.visibility.type_ != VisibilityType::ExternalName && self.spec.endpoints.is_empty()
+    }
+
+    /// In-cluster DNS name of the Service.
+    fn dns(&self) -> String {
+        format!("{}.{}.svc.{CLUSTER_DOMAIN}", self.name, self.namespace)
+    }
+}
+
+/// One condition's outcome before it becomes a `Condition`.
+#[derive(Clone, Debug)]
+struct Verdict {
+    holds: bool,
+    reason: String,
+    message: String,
+    /// Set while this aspect converges by itself: the Reconciling reason and message.
+    converging: Option<(&'static str, String)>,
+}
+
+impl Verdict {
+    fn holds(reason: &str, message: impl Into<String>) -> Self {
+        Self {
+            holds: true,
+            reason: reason.to_owned(),
+            message: message.into(),
+            converging: None,
+        }
+    }
+
+    fn fails(reason: &str, message: impl Into<String>) -> Self {
+        Self {
+            holds: false,
+            ..Self::holds(reason, message)
+        }
+    }
+
+    fn converging(self, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            converging: Some((reason, message.into())),
+            ..self
+        }
+    }
+
+    /// `lastTransitionTime` stays as in `previous` unless the status flips.
+    fn to_condition(
+        &self,
+        type_: &str,
+        generation: Option<i64>,
+        previous: &[Condition],
+        now: &Time,
+    ) -> Condition {
+        let status = if self.holds { "True" } else { "False" };
+        let last_transition_time = previous
+            .iter()
+            .find(|c| c.type_ == type_ && c.status == status)
+            .map_or_else(|| now.clone(), |c| c.last_transition_time.clone());
+        Condition {
+            type_: type_.to_owned(),
+            status: status.to_owned(),
+            observed_generation: generation,
+            last_transition_time,
+            reason: self.reason.clone(),
+            message: self.message.clone(),
+        }
+    }
+}
+
+/// What the reconcile cannot get past by itself.
+#[derive(Clone, Debug)]
+struct Stall {
+    reason: String,
+    message: String,
+}
+
+/// Blockers first (nothing was applied), then a Deployment past its progress deadline.
+fn stall(outcome: &Outcome<'_>, workload_stall: Option<&Stall>) -> Option<Stall> {
+    match outcome {
+        Outcome::Blocked(blockers) => Some(match blockers.first() {
+            Some(first) => Stall {
+                reason: first.reason.clone(),
+                message: join(blockers.iter().map(|b| b.message.as_str())),
+            },
+            None => Stall {
+                reason: reason::BLOCKED.to_owned(),
+                message: "nothing was applied".to_owned(),
+            },
+        }),
+        Outcome::Applied(_) => workload_stall.cloned(),
+    }
+}
+
+/// `summary`: what Ready says when True.
+fn ready(stall: Option<&Stall>, aspects: &[&Verdict], summary: String) -> Verdict {
+    if let Some(stall) = stall {
+        return Verdict::fails(&stall.reason, stall.message.clone());
+    }
+    match aspects.iter().find(|a| !a.holds) {
+        Some(failing) => Verdict::fails(&failing.reason, failing.message.clone()),
+        None => Verdict::holds(reason::READY, summary),
+    }
+}
+
+fn reconciling(stall: Option<&Stall>, aspects: &[&Verdict]) -> Verdict {
+    if stall.is_some() {
+        return Verdict::fails(
+            reason::STALLED,
+            "cannot progress until the spec or the cluster changes; see Stalled",
+        );
+    }
+    let converging: Vec<&(&'static str, String)> = aspects
+        .iter()
+        .filter_map(|a| a.converging.as_ref())
+        .collect();
+    if let Some((first_reason, _)) = converging.first() {
+        return Verdict::holds(
+            first_reason,
+            join(converging.iter().map(|(_, message)| message.as_str())),
+        );
+    }
+    match aspects.iter().find(|a| !a.holds) {
+        Some(failing) => Verdict::fails(
+            reason::NOT_PROGRESSING,
+            format!(
+                "not converging by itself: {} ({})",
+                failing.reason, failing.message
+            ),
+        ),
+        None => Verdict::fails(reason::CONVERGED, "all children are up to date and ready"),
+    }
+}
+
+fn join<'s>(messages: impl Iterator<Item = &'s str>) -> String {
+    messages.collect::<Vec<_>>().join("; ")
+}
+
+/// The Deployment's view: the Available verdict and whether its rollout is stuck.
+struct Workload {
+    available: Verdict,
+    stall: Option<Stall>,
+}
+
+fn assess_workload(name: &str, observed: &Observed) -> Workload {
+    let Some(deployment) = &observed.deployment else {
+        return Workload {
+            available: Verdict::fails(
+                reason::DEPLOYMENT_MISSING,
+                format!("Deployment {name} not found"),
+            )
+            .converging(
+                reason::CREATING,
+                format!("waiting for Deployment {name} to be created"),
+            ),
+            stall: None,
+        };
+    };
+    let desired = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.replicas)
+        .unwrap_or(1);
+    let status = deployment.status.clone().unwrap_or_default();
+    let ready = status.ready_replicas.unwrap_or(0);
+    let available = status.available_replicas.unwrap_or(0);
+    let pods = pods::report(&observed.pods);
+    let pods_line = format!("{ready}/{desired} ready: {}", pods.details);
+    let deployment_condition = |type_: &str, status: &str| {
+        status_conditions(deployment).find(|c| c.type_ == type_ && c.status == status)
+    };
+    // A condition about an older generation says nothing about the spec just applied.
+    let current =
+        status.observed_generation.unwrap_or(0) >= deployment.metadata.generation.unwrap_or(0);
+
+    let stall = deployment_condition("Progressing", "False")
+        .filter(|c| current && c.reason.as_deref() == Some(reason::PROGRESS_DEADLINE_EXCEEDED))
+        .map(|c| Stall {
+            reason: reason::PROGRESS_DEADLINE_EXCEEDED.to_owned(),
+            message: format!(
+                "{}; {pods_line}",
+                c.message.as_deref().unwrap_or("progress deadline exceeded")
+            ),
+        });
+
+    let verdict = if desired == 0 {
+        Verdict::holds(reason::SCALED_TO_ZERO, "scaled to 0")
+    } else if available >= desired && deployment_condition("Available", "False").is_none() {
+        Verdict::holds(
+            reason::REPLICAS_AVAILABLE,
+            format!("{available}/{desired} replicas available"),
+        )
+    } else {
+        let replica_failure = deployment_condition("ReplicaFailure", "True");
+        let message = match replica_failure.and_then(|c| c.message.as_deref()) {
+            Some(failure) => format!("{pods_line}; {failure}"),
+            None => pods_line.clone(),
+        };
+        match (&pods.failure_reason, replica_failure) {
+            (Some(failure_reason), _) => Verdict::fails(failure_reason, message),
+            (None, Some(_)) => Verdict::fails(reason::REPLICA_FAILURE, message),
+            (None, None) => Verdict::fails(reason::REPLICAS_UNAVAILABLE, message)
+                .converging(reason::WAITING_FOR_PODS, pods_line),
+        }
+    };
+    let available = match rollout_progress(name, deployment, desired) {
+        Some(progress) => verdict.converging(reason::ROLLOUT_IN_PROGRESS, progress),
+        None => verdict,
+    };
+    Workload { available, stall }
+}
+
+fn status_conditions(
+    deployment: &Deployment,
+) -> impl Iterator<Item = &k8s_openapi::api::apps::v1::DeploymentCondition> {
+    deployment
+        .status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+}
+
+/// Why the Deployment's rollout is not finished, if it is not.
+fn rollout_progress(name: &str, deployment: &Deployment, desired: i32) -> Option<String> {
+    let status = deployment.status.clone().unwrap_or_default();
+    let updated = status.updated_replicas.unwrap_or(0);
+    let total = status.replicas.unwrap_or(0);
+    if status.observed_generation.unwrap_or(0) < deployment.metadata.generation.unwrap_or(0) {
+        Some(format!(
+            "Deployment {name}: waiting for the controller to observe the new spec"
+        ))
+    } else if updated < desired {
+        Some(format!(
+            "Deployment {name} rollout: {updated}/{desired} replicas updated"
+        ))
+    } else if total > updated {
+        Some(format!(
+            "Deployment {name} rollout: {} old replicas still running",
+            total - updated
+        ))
+    } else {
+        None
+    }
+}
+
+fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) -> Verdict {
+    let name = target.name;
+    let missing = |reason: &str, what: String| {
+        Verdict::fails(reason, format!("{what} not found")).converging(
+            reason::CREATING,
+            format!("waiting for {what} to be created"),
+        )
+    };
+    let Some(service) = &observed.service else {
+        return missing(reason::SERVICE_MISSING, format!("Service {name}"));
+    };
+    let visibility = &target.spec.visibility;
+    if visibility.type_ == VisibilityType::ExternalName {
+        let external_name = service
+            .spec
+            .as_ref()
+            .and_then(|s| s.external_name.as_deref())
+            .or(visibility.external_name.as_deref())
+            .unwrap_or_default();
+        return Verdict::holds(
+            reason::SERVICE_READY,
+            format!("Service {name} is an alias for {external_name}"),
+        );
+    }
+    if target.spec.headless == Some(true) && observed.headless_service.is_none() {
+        return missing(reason::SERVICE_MISSING, format!("Service {name}-headless"));
+    }
+    if !target.spec.endpoints.is_empty() && observed.endpoints.is_none() {
+        return missing(reason::ENDPOINTS_MISSING, format!("Endpoints {name}"));
+    }
+    let exposed_at = format!(
+        "exposed at {}",
+        url.map_or_else(|| target.dns(), str::to_owned)
+    );
+    match visibility.type_ {
+        VisibilityType::LoadBalancer if address::load_balancer_addresses(service).is_empty() => {
+            let waiting = format!("waiting for a load balancer address for Service {name}");
+            Verdict::fails(reason::LOAD_BALANCER_PENDING, waiting.clone())
+                .converging(reason::WAITING_FOR_ADDRESS, waiting)
+        }
+        VisibilityType::LoadBalancer => Verdict::holds(reason::LOAD_BALANCER_READY, exposed_at),
+        VisibilityType::Ingress => {
+            match &observed.ingress {
+                None => missing(reason::INGRESS_MISSING, format!("Ingress {name}")),
+                Some(ingress) if !address::ingress_has_address(ingress) => {
+                    let waiting = format!("waiting for an address on Ingress {name} (is an ingress controller running?)");
+                    Verdict::fails(reason::INGRESS_ADDRESS_PENDING, waiting.clone())
+                        .converging(reason::WAITING_FOR_ADDRESS, waiting)
+                }
+                Some(_) => Verdict::holds(reason::INGRESS_READY, exposed_at),
+            }
+        }
+        _ => Verdict::holds(reason::SERVICE_READY, exposed_at),
+    }
+}
+
+/// One line per PVC of `spec.storage` that is not Bound.
+fn assess_storage(target: &Target<'_>, observed: &Observed) -> Verdict {
+    let mut problems = Vec::new();
+    let mut worst: Option<&'static str> = None;
+    let mut converging = Vec::new();
+    let mut bound = Vec::new();
+    for volume in &target.spec.storage {
+        let pvc_name = format!("{}-{}", target.name, volume.name);
+        let phase = observed
+            .pvcs
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(pvc_name.as_str()))
+            .map(|p| {
+                p.status
+                    .as_ref()
+                    .and_then(|s| s.phase.as_deref())
+                    .unwrap_or("Pending")
+            });
+        let failure = observed.provisioning_failures.get(&pvc_name);
+        let (severity, problem) = match (phase, failure) {
+            (Some("Bound"), _) => {
+                bound.push(pvc_name);
+                continue;
+            }
+            (None, _) => {
+                converging.push(format!("waiting for PVC {pvc_name} to be created"));
+                (reason::PENDING, format!("PVC {pvc_name} not found"))
+            }
+            (Some("Lost"), _) => (
+                reason::LOST,
+                format!("PVC {pvc_name} Lost: its volume is gone"),
+            ),
+            (Some(phase), Some(failure)) => (
+                reason::PROVISIONING_FAILED,
+                format!("PVC {pvc_name} {phase}: {failure}"),
+            ),
+            (Some(phase), None) => {
+                converging.push(format!("waiting for PVC {pvc_name} to be bound"));
+                (reason::PENDING, format!("PVC {pvc_name} {phase}"))
+            }
+        };
+        problems.push(problem);
+        worst = Some(worst.map_or(severity, |w| more_severe(w, severity)));
+    }
+    let Some(worst) = worst else {
+        return Verdict::holds(reason::BOUND, format!("PVCs bound: {}", bound.join(", ")));
+    };
+    let verdict = Verdict::fails(worst, join(problems.iter().map(String::as_str)));
+    if worst == reason::PENDING {
+        let converging_reason = if converging.iter().any(|c| c.ends_with("created")) {
+            reason::CREATING
+        } else {
+            reason::WAITING_FOR_VOLUME
+        };
+        verdict.converging(
+            converging_reason,
+            join(converging.iter().map(String::as_str)),
+        )
+    } else {
+        verdict
+    }
+}
+
+/// Lost, then ProvisioningFailed, then Pending.
+fn more_severe(a: &'static str, b: &'static str) -> &'static str {
+    let rank = |r: &str| {
+        [reason::LOST, reason::PROVISIONING_FAILED, reason::PENDING]
+            .iter()
+            .position(|x| *x == r)
+    };
+    if rank(b) < rank(a) {
+        b
+    } else {
+        a
+    }
+}
+
+/// Applied: what was applied. Blocked: nothing was pruned, so the last recorded list stays,
+/// plus the observed children owned by this Exposure.
+fn resources(
+    exposure: &Exposure,
+    name: &str,
+    outcome: &Outcome<'_>,
+    observed: &Observed,
+) -> Vec<ResourceRef> {
+    let mut refs = match outcome {
+        Outcome::Applied(children) => children_refs(children),
+        Outcome::Blocked(_) => {
+            let mut refs = exposure
+                .status
+                .as_ref()
+                .map(|s| s.resources.clone())
+                .unwrap_or_default();
+            refs.extend(owned_observed_refs(observed, name));
+            refs
+        }
+    };
+    refs.sort();
+    refs.dedup();
+    refs
+}
+
+/// Observed children with an ownerReference to the Exposure `owner` (this excludes the
+/// endpoints controller's Endpoints, which copies the Service's labels but not its owners).
+fn owned_observed_refs(observed: &Observed, owner: &str) -> Vec<ResourceRef> {
+    fn owned<K: Resource + Metadata<Ty = ObjectMeta>>(
+        object: &K,
+        owner: &str,
+    ) -> Option<ResourceRef> {
+        let is_owner = |o: &OwnerReference| {
+            o.kind == <Exposure as kube::Resource>::kind(&()) && o.name == owner
+        };
+        object
+            .metadata()
+            .owner_references
+            .iter()
+            .flatten()
+            .any(is_owner)
+            .then(|| resource_ref(object))
+    }
+    let Observed {
+        deployment,
+        service,
+        headless_service,
+        endpoints,
+        ingress,
+        pvcs,
+        ..
+    } = observed;
+    let mut refs: Vec<ResourceRef> = pvcs.iter().filter_map(|p| owned(p, owner)).collect();
+    refs.extend(deployment.iter().filter_map(|d| owned(d, owner)));
+    refs.extend(
+        service
+            .iter()
+            .chain(headless_service)
+            .filter_map(|s| owned(s, owner)),
+    );
+    refs.extend(endpoints.iter().filter_map(|e| owned(e, owner)));
+    refs.extend(ingress.iter().filter_map(|i| owned(i, owner)));
+    refs
+}
+
+fn resource_ref<K: Resource + Metadata<Ty = ObjectMeta>>(object: &K) -> ResourceRef {
+    ResourceRef {
+        kind: K::KIND.to_owned(),
+        name: object.metadata().name.clone().unwrap_or_default(),
+    }
+}
+
+fn children_refs(children: &Children) -> Vec<ResourceRef> {
+    let Children {
+        storage_classes,
+        pvcs,
+        resource_quota,
+        deployment,
+        service,
+        headless_service,
+        endpoints,
+        ingress,
+    } = children;
+    let mut refs: Vec<ResourceRef> = storage_classes.iter().map(resource_ref).collect();
+    refs.extend(pvcs.iter().map(resource_ref));
+    refs.extend(resource_quota.iter().map(resource_ref));
+    refs.extend(deployment.iter().map(resource_ref));
+    refs.extend(service.iter().chain(headless_service).map(resource_ref));
+    refs.extend(endpoints.iter().map(resource_ref));
+    refs.extend(ingress.iter().map(resource_ref));
+    refs
+}
