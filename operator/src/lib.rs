@@ -3,5 +3,7 @@
 
 pub mod build;
 pub mod cluster;
+pub mod parse;
+pub mod quantity;
 pub mod status;
 pub mod validate;
