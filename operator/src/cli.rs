@@ -1,0 +1,279 @@
+//! The `exposure-operator` command line: `crd`, `validate`, `render`, `run`.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use kube::ResourceExt;
+
+use crate::build::build;
+use crate::cluster::{ClusterInfo, KubeVersion};
+use crate::controller::children::desired_children;
+use crate::controller::metrics::Metrics;
+use crate::controller::{self, OperatorConfig};
+use crate::parse::parse_exposures;
+use crate::validate::{validate, FieldError};
+
+#[derive(Parser, Debug)]
+#[command(name = "exposure-operator", version, about = "One Exposure in, a Deployment, Services, Ingress, PVCs, ResourceQuota and StorageClass out")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the Exposure CustomResourceDefinition as YAML.
+    Crd,
+    /// Check Exposure manifests (multi-document YAML); print every problem, exit 1 if any.
+    Validate {
+        /// File to read, or `-` for standard input.
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// Kubernetes version to validate against (default: the newest known).
+        #[arg(long)]
+        kubernetes_version: Option<KubeVersion>,
+    },
+    /// Print the child objects the operator would apply, as a YAML stream.
+    Render {
+        #[arg(short = 'f', long = "filename")]
+        file: PathBuf,
+        /// Kubernetes version to render for, e.g. 1.20 (default: the newest known).
+        #[arg(long)]
+        kubernetes_version: Option<KubeVersion>,
+    },
+    /// Run the operator against the cluster of the current kubeconfig.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Watch only this namespace (repeatable); default: all namespaces.
+    #[arg(long = "namespace", short = 'n')]
+    pub namespaces: Vec<String>,
+    /// Exposures reconciled at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: u16,
+    /// Address of /metrics, /healthz and /readyz.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub metrics_addr: SocketAddr,
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Apply the CRD at start (needs permission to write CRDs).
+    #[arg(long)]
+    pub install_crd: bool,
+    /// Act as if the API server had this version (testing version-dependent behaviour).
+    #[arg(long)]
+    pub assume_kubernetes_version: Option<KubeVersion>,
+    /// Whether glusterfs volumes may create StorageClasses (chart: storageClasses.enabled).
+    #[arg(long = "storage-classes-enabled", default_value_t = true, action = clap::ArgAction::Set)]
+    pub storage_classes_enabled: bool,
+    /// Only glusterfs resturls starting with one of these prefixes are allowed (repeatable).
+    #[arg(long = "gluster-allowed-resturl")]
+    pub gluster_allowed_resturls: Vec<String>,
+    /// Allow glusterfs.secretNamespace to name another namespace than the Exposure's.
+    #[arg(long)]
+    pub gluster_allow_cross_namespace_secrets: bool,
+    /// Seconds between no-op resyncs of a settled Exposure.
+    #[arg(long, default_value_t = 300)]
+    pub resync_seconds: u64,
+    /// Identity for events (default: the pod or host name).
+    #[arg(long, env = "POD_NAME")]
+    pub instance: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn read_input(file: &PathBuf) -> anyhow::Result<String> {
+    if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text)?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+    }
+}
+
+/// Problems of one document, prefixed with where it is.
+fn report(source: &str, index: usize, name: Option<&str>, errors: &[FieldError]) -> Vec<String> {
+    let whom = match name {
+        Some(n) => format!("{source} (document {}, Exposure {n})", index + 1),
+        None => format!("{source} (document {})", index + 1),
+    };
+    errors.iter().map(|e| format!("{whom}: {e}")).collect()
+}
+
+/// Parses and validates every document; returns the YAML stream of children, or every problem.
+pub fn render_text(text: &str, source: &str, cluster: &ClusterInfo) -> Result<String, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut out = String::new();
+    for doc in parse_exposures(text) {
+        let exposure = match doc.result {
+            Ok(e) => e,
+            Err(errors) => {
+                problems.extend(report(source, doc.index, None, &errors));
+                continue;
+            }
+        };
+        match validate(&exposure, cluster) {
+            Err(errors) => problems.extend(report(source, doc.index, Some(&exposure.name_any()), &errors)),
+            Ok(valid) => {
+                for child in desired_children(&build(&valid, cluster)) {
+                    match serde_yaml::to_string(&child.object) {
+                        Ok(yaml) => {
+                            out.push_str("---\n");
+                            out.push_str(&yaml);
+                        }
+                        Err(e) => problems.push(format!("{source}: cannot print {} {}: {e}", child.kind.as_str(), child.name)),
+                    }
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Runs a command; returns the process exit code.
+pub async fn main(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Crd => match serde_yaml::to_string(&exposure_crd::crd()) {
+            Ok(yaml) => {
+                print!("{yaml}");
+                0
+            }
+            Err(e) => fail(&e.to_string()),
+        },
+        Command::Validate { file, kubernetes_version } => {
+            let cluster = kubernetes_version.map(ClusterInfo::new).unwrap_or_default();
+            let source = file.display().to_string();
+            match read_input(&file) {
+                Err(e) => fail(&e.to_string()),
+                Ok(text) => match render_text(&text, &source, &cluster) {
+                    Ok(_) => {
+                        let n = parse_exposures(&text).len();
+                        println!("{source}: {n} Exposure(s) valid");
+                        0
+                    }
+                    Err(problems) => {
+                        for p in &problems {
+                            println!("{p}");
+                        }
+                        1
+                    }
+                },
+            }
+        }
+        Command::Render { file, kubernetes_version } => {
+            let cluster = kubernetes_version.map(ClusterInfo::new).unwrap_or_default();
+            let source = file.display().to_string();
+            match read_input(&file) {
+                Err(e) => fail(&e.to_string()),
+                Ok(text) => match render_text(&text, &source, &cluster) {
+                    Ok(yaml) => {
+                        print!("{yaml}");
+                        0
+                    }
+                    Err(problems) => {
+                        for p in &problems {
+                            eprintln!("{p}");
+                        }
+                        1
+                    }
+                },
+            }
+        }
+        Command::Run(args) => match run(args).await {
+            Ok(()) => 0,
+            Err(e) => fail(&format!("{e:#}")),
+        },
+    }
+}
+
+fn fail(message: &str) -> i32 {
+    eprintln!("error: {message}");
+    1
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_runtime::controller=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let instance = args
+        .instance
+        .clone()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "exposure-operator".to_string());
+    let config = OperatorConfig {
+        namespaces: args.namespaces,
+        concurrency: args.concurrency.max(1),
+        metrics_addr: args.metrics_addr,
+        assume_kubernetes_version: args.assume_kubernetes_version,
+        storage_classes_enabled: args.storage_classes_enabled,
+        gluster_allowed_resturls: args.gluster_allowed_resturls,
+        gluster_allow_cross_namespace_secrets: args.gluster_allow_cross_namespace_secrets,
+        resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
+        instance,
+    };
+    let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
+    let metrics = Arc::new(Metrics::default());
+    let listener = tokio::net::TcpListener::bind(config.metrics_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on --metrics-addr {}: {e}", config.metrics_addr))?;
+    tokio::spawn(controller::http::serve(listener, metrics.clone()));
+
+    if args.install_crd {
+        controller::install_crd(&client).await?;
+    }
+    controller::check_crd(&client, &config).await?;
+    let cluster = controller::cluster_info(&client, &config).await?;
+    tracing::info!(kubernetes = %cluster.version, namespaces = ?config.namespaces, "starting exposure-operator");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    controller::run(client, config, cluster, metrics, stop_rx).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,273 @@
+//! `exposure-operator run`: watches Exposures and their children and reconciles them.
+
+pub mod apply;
+pub mod children;
+pub mod config;
+pub mod context;
+pub mod http;
+pub mod metrics;
+pub mod ownership;
+pub mod reconcile;
+pub mod storage;
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+
+use exposure_crd::{labels, Exposure};
+use futures::{Stream, StreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::events::{Recorder, Reporter};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::watch;
+
+use crate::cluster::{ClusterInfo, KubeVersion};
+pub use config::OperatorConfig;
+use context::{ClusterStores, Context, Stores};
+use metrics::Metrics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("the object has no {0}")]
+    MissingField(&'static str),
+}
+
+impl Error {
+    /// Label value of `exposure_reconcile_errors_total{error=...}`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Kube(kube::Error::Api(e)) if e.code == 403 => "forbidden",
+            Error::Kube(kube::Error::Api(e)) if e.code == 409 => "conflict",
+            Error::Kube(kube::Error::Api(_)) => "api",
+            Error::Kube(_) => "transport",
+            Error::MissingField(_) => "invalid_object",
+        }
+    }
+}
+
+/// Children selector: only our objects are cached.
+fn managed_selector() -> String {
+    format!("{}={}", labels::MANAGED_BY, labels::MANAGER)
+}
+
+/// Reads the cluster version (or the configured stand-in) once.
+pub async fn cluster_info(client: &Client, config: &OperatorConfig) -> anyhow::Result<ClusterInfo> {
+    if let Some(v) = config.assume_kubernetes_version {
+        return Ok(ClusterInfo::new(v));
+    }
+    let info = client.apiserver_version().await?;
+    let version = KubeVersion::from_server(&info.major, &info.minor)
+        .ok_or_else(|| anyhow::anyhow!("cannot read the API server version {}.{}", info.major, info.minor))?;
+    Ok(ClusterInfo::new(version))
+}
+
+/// Fails with a clear message when the Exposure CRD is not installed.
+pub async fn check_crd(client: &Client, config: &OperatorConfig) -> anyhow::Result<()> {
+    let api: Api<Exposure> = match config.namespaces.first() {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    match api.list(&ListParams::default().limit(1)).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Err(anyhow::anyhow!(
+            "the Exposure CRD (exposures.exposure.dev) is not installed; run `exposure-operator crd | kubectl apply -f -` \
+             or start with `exposure-operator run --install-crd`"
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Installs or updates the CRD with server-side apply.
+pub async fn install_crd(client: &Client) -> anyhow::Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = exposure_crd::crd();
+    let name = crd.metadata.name.clone().unwrap_or_default();
+    api.patch(&name, &PatchParams::apply(labels::MANAGER).force(), &Patch::Apply(&crd)).await?;
+    // Wait until the API serves the new type.
+    for _ in 0..50 {
+        let established = api.get(&name).await?.status.and_then(|s| s.conditions).unwrap_or_default().iter().any(|c| c.type_ == "Established" && c.status == "True");
+        if established {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    Err(anyhow::anyhow!("CRD {name} was applied but did not become Established"))
+}
+
+fn scoped_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A reflector over `api` with `cfg`: the store, and the stream of touched objects that keeps
+/// it current and triggers reconciles.
+fn reflect<K>(api: Api<K>, cfg: watcher::Config) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let (store, writer) = reflector::store();
+    let stream = reflector::reflector(writer, watcher(api, cfg)).default_backoff().touched_objects();
+    (store, stream)
+}
+
+/// Maps a namespaced child to its Exposure by label.
+fn to_exposure<K: Resource>(obj: K) -> Option<ObjectRef<Exposure>> {
+    let meta = obj.meta();
+    let name = meta.labels.as_ref()?.get(labels::NAME)?;
+    Some(ObjectRef::new(name).within(meta.namespace.as_deref()?))
+}
+
+/// Runs until `shutdown` fires: one controller per watch scope (all namespaces, or each
+/// `--namespace`), sharing the cluster-wide caches.
+pub async fn run(client: Client, config: OperatorConfig, cluster: ClusterInfo, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
+    let scopes: Vec<Option<String>> =
+        if config.namespaces.is_empty() { vec![None] } else { config.namespaces.iter().cloned().map(Some).collect() };
+    let managed = watcher::Config::default().labels(&managed_selector());
+
+    let (storage_classes, sc_stream) = reflect(Api::<StorageClass>::all(client.clone()), managed.clone());
+    let (persistent_volumes, pv_stream) = reflect(Api::<PersistentVolume>::all(client.clone()), watcher::Config::default());
+    let (nodes, node_stream) = reflect(Api::<Node>::all(client.clone()), watcher::Config::default());
+    let cluster_stores = ClusterStores { storage_classes, persistent_volumes: persistent_volumes.clone(), nodes: Some(nodes.clone()) };
+    // PVs and Nodes only feed status and the sweep; keep their reflectors running.
+    tokio::spawn(pv_stream.for_each(|_| async {}));
+    tokio::spawn(node_stream.for_each(|_| async {}));
+
+    struct Scope {
+        namespace: Option<String>,
+        stores: Stores,
+        triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
+        exposure_stream: futures::stream::BoxStream<'static, Result<Exposure, watcher::Error>>,
+    }
+    let mut scoped = Vec::new();
+    for namespace in scopes {
+        let ns = namespace.as_deref();
+        let (exposures, exposure_writer) = reflector::store();
+        let exposure_stream =
+            reflector::reflector(exposure_writer, watcher(scoped_api::<Exposure>(&client, ns), watcher::Config::default()))
+                .default_backoff()
+                .applied_objects()
+                .boxed();
+        let mut triggers = Vec::new();
+        macro_rules! child {
+            ($t:ty, $cfg:expr) => {{
+                let (store, stream) = reflect(scoped_api::<$t>(&client, ns), $cfg);
+                // Watch errors are retried by the backoff; a trigger only needs the mapped object.
+                triggers.push(stream.filter_map(|r| async move { r.ok().and_then(to_exposure) }).boxed());
+                store
+            }};
+        }
+        let stores = Stores {
+            exposures,
+            deployments: child!(Deployment, managed.clone()),
+            services: child!(Service, managed.clone()),
+            endpoints: child!(Endpoints, managed.clone()),
+            ingresses: child!(Ingress, managed.clone()),
+            quotas: child!(ResourceQuota, managed.clone()),
+            pvcs: child!(PersistentVolumeClaim, managed.clone()),
+            pods: child!(Pod, watcher::Config::default().labels(labels::NAME)),
+        };
+        scoped.push(Scope { namespace, stores, triggers, exposure_stream });
+    }
+    let all_exposures: Vec<Store<Exposure>> = scoped.iter().map(|s| s.stores.exposures.clone()).collect();
+
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter { controller: labels::MANAGER.to_string(), instance: Some(config.instance.clone()) },
+    );
+    tokio::spawn(sc_stream.for_each(|_| async {}));
+    let mut tasks = Vec::new();
+    for scope in scoped {
+        let Scope { namespace, stores, triggers, exposure_stream } = scope;
+        let ctx = Arc::new(Context {
+            client: client.clone(),
+            config: config.clone(),
+            cluster: cluster.clone(),
+            metrics: metrics.clone(),
+            recorder: recorder.clone(),
+            stores: stores.clone(),
+            cluster_stores: cluster_stores.clone(),
+            all_exposures: all_exposures.clone(),
+            failures: Mutex::new(HashMap::new()),
+        });
+        let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
+            .with_config(ControllerConfig::default().concurrency(config.concurrency));
+        controller = controller.reconcile_on(futures::stream::select_all(triggers));
+        // StorageClasses are cluster-scoped: each scope triggers on those of its namespaces.
+        let sc_trigger = watcher(Api::<StorageClass>::all(client.clone()), managed.clone()).default_backoff().touched_objects();
+        controller = controller.watches_stream(sc_trigger, move |sc: StorageClass| {
+            let l = sc.metadata.labels.as_ref()?;
+            let (ns, name) = (l.get(labels::NAMESPACE)?, l.get(labels::NAME)?);
+            (namespace.is_none() || namespace.as_deref() == Some(ns.as_str())).then(|| ObjectRef::new(name).within(ns))
+        });
+        let mut stop = shutdown.clone();
+        let controller = controller.graceful_shutdown_on(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
+        let run_ctx = ctx.clone();
+        tasks.push(tokio::spawn(async move {
+            controller
+                .run(reconcile::reconcile, reconcile::error_policy, run_ctx)
+                .for_each(|result| async move {
+                    if let Err(e) = result {
+                        tracing::debug!(error = %e, "controller event");
+                    }
+                })
+                .await;
+        }));
+        tasks.push(tokio::spawn(sweep_loop(ctx, shutdown.clone())));
+    }
+
+    // Ready once every cache has its initial list.
+    let ready_metrics = metrics.clone();
+    let all_stores = all_exposures.clone();
+    tokio::spawn(async move {
+        for s in &all_stores {
+            let _ = s.wait_until_ready().await;
+        }
+        let _ = persistent_volumes.wait_until_ready().await;
+        ready_metrics.set_ready(true);
+        tracing::info!("caches synced; reconciling");
+    });
+
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+async fn sweep_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    let s = &ctx.stores;
+    let _ = s.exposures.wait_until_ready().await;
+    let _ = s.pvcs.wait_until_ready().await;
+    let _ = ctx.cluster_stores.storage_classes.wait_until_ready().await;
+    let _ = ctx.cluster_stores.persistent_volumes.wait_until_ready().await;
+    for other in &ctx.all_exposures {
+        let _ = other.wait_until_ready().await;
+    }
+    loop {
+        if let Err(e) = storage::sweep(&ctx).await {
+            ctx.metrics.count_error(e.kind());
+            tracing::warn!(error = %e, "storage sweep failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(storage::sweep_interval()) => {}
+            _ = shutdown.wait_for(|s| *s) => return,
+        }
+    }
+}
