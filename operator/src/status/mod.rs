@@ -13,10 +13,10 @@ use exposure_crd::{
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, OwnerReference, Time};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
 use k8s_openapi::{Metadata, Resource};
 
-use crate::build::Children;
+use crate::build::{headless_service_name, pvc_name, Children, DEFAULT_NAMESPACE};
 
 mod address;
 mod pods;
@@ -249,7 +249,7 @@ pub fn compute_status(
             .map(|s| s.available_replicas.unwrap_or(0)),
         url,
         addresses,
-        resources: resources(exposure, target.name, outcome, observed),
+        resources: resources(exposure, outcome, observed),
         retained_volumes: observed.retained_volumes.clone(),
     }
 }
@@ -265,7 +265,11 @@ impl<'a> Target<'a> {
     fn of(exposure: &'a Exposure) -> Self {
         Self {
             name: exposure.metadata.name.as_deref().unwrap_or_default(),
-            namespace: exposure.metadata.namespace.as_deref().unwrap_or("default"),
+            namespace: exposure
+                .metadata
+                .namespace
+                .as_deref()
+                .unwrap_or(DEFAULT_NAMESPACE),
             spec: &exposure.spec,
         }
     }
@@ -538,7 +542,10 @@ fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) 
         );
     }
     if target.spec.headless == Some(true) && observed.headless_service.is_none() {
-        return missing(reason::SERVICE_MISSING, format!("Service {name}-headless"));
+        return missing(
+            reason::SERVICE_MISSING,
+            format!("Service {}", headless_service_name(name)),
+        );
     }
     if !target.spec.endpoints.is_empty() && observed.endpoints.is_none() {
         return missing(reason::ENDPOINTS_MISSING, format!("Endpoints {name}"));
@@ -569,145 +576,109 @@ fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) 
     }
 }
 
-/// One line per PVC of `spec.storage` that is not Bound.
+/// One line per PVC of `spec.storage` that is not Bound; the reason is the worst of them:
+/// Lost, then ProvisioningFailed, then Pending.
 fn assess_storage(target: &Target<'_>, observed: &Observed) -> Verdict {
-    let mut problems = Vec::new();
-    let mut worst: Option<&'static str> = None;
-    let mut converging = Vec::new();
     let mut bound = Vec::new();
+    let mut problems: Vec<(&str, String)> = Vec::new();
+    let mut converging: Vec<(&'static str, String)> = Vec::new();
     for volume in &target.spec.storage {
-        let pvc_name = format!("{}-{}", target.name, volume.name);
+        let pvc = pvc_name(target.name, &volume.name);
         let phase = observed
             .pvcs
             .iter()
-            .find(|p| p.metadata.name.as_deref() == Some(pvc_name.as_str()))
+            .find(|p| p.metadata.name.as_deref() == Some(pvc.as_str()))
             .map(|p| {
                 p.status
                     .as_ref()
                     .and_then(|s| s.phase.as_deref())
                     .unwrap_or("Pending")
             });
-        let failure = observed.provisioning_failures.get(&pvc_name);
-        let (severity, problem) = match (phase, failure) {
-            (Some("Bound"), _) => {
-                bound.push(pvc_name);
-                continue;
-            }
+        match (phase, observed.provisioning_failures.get(&pvc)) {
+            (Some("Bound"), _) => bound.push(pvc),
             (None, _) => {
-                converging.push(format!("waiting for PVC {pvc_name} to be created"));
-                (reason::PENDING, format!("PVC {pvc_name} not found"))
+                problems.push((reason::PENDING, format!("PVC {pvc} not found")));
+                converging.push((
+                    reason::CREATING,
+                    format!("waiting for PVC {pvc} to be created"),
+                ));
             }
-            (Some("Lost"), _) => (
-                reason::LOST,
-                format!("PVC {pvc_name} Lost: its volume is gone"),
-            ),
-            (Some(phase), Some(failure)) => (
-                reason::PROVISIONING_FAILED,
-                format!("PVC {pvc_name} {phase}: {failure}"),
-            ),
+            (Some("Lost"), _) => {
+                problems.push((reason::LOST, format!("PVC {pvc} Lost: its volume is gone")))
+            }
+            (Some(phase), Some(failure)) => {
+                problems.push((
+                    reason::PROVISIONING_FAILED,
+                    format!("PVC {pvc} {phase}: {failure}"),
+                ));
+            }
             (Some(phase), None) => {
-                converging.push(format!("waiting for PVC {pvc_name} to be bound"));
-                (reason::PENDING, format!("PVC {pvc_name} {phase}"))
+                problems.push((reason::PENDING, format!("PVC {pvc} {phase}")));
+                converging.push((
+                    reason::WAITING_FOR_VOLUME,
+                    format!("waiting for PVC {pvc} to be bound"),
+                ));
             }
-        };
-        problems.push(problem);
-        worst = Some(worst.map_or(severity, |w| more_severe(w, severity)));
+        }
     }
+    let worst = [reason::LOST, reason::PROVISIONING_FAILED, reason::PENDING]
+        .into_iter()
+        .find(|worst| problems.iter().any(|(reason, _)| reason == worst));
     let Some(worst) = worst else {
         return Verdict::holds(reason::BOUND, format!("PVCs bound: {}", bound.join(", ")));
     };
-    let verdict = Verdict::fails(worst, join(problems.iter().map(String::as_str)));
-    if worst == reason::PENDING {
-        let converging_reason = if converging.iter().any(|c| c.ends_with("created")) {
-            reason::CREATING
-        } else {
-            reason::WAITING_FOR_VOLUME
-        };
-        verdict.converging(
-            converging_reason,
-            join(converging.iter().map(String::as_str)),
-        )
-    } else {
-        verdict
+    let verdict = Verdict::fails(
+        worst,
+        join(problems.iter().map(|(_, message)| message.as_str())),
+    );
+    match converging.first() {
+        Some((first_reason, _)) => verdict.converging(
+            first_reason,
+            join(converging.iter().map(|(_, message)| message.as_str())),
+        ),
+        None => verdict,
     }
 }
 
-/// Lost, then ProvisioningFailed, then Pending.
-fn more_severe(a: &'static str, b: &'static str) -> &'static str {
-    let rank = |r: &str| {
-        [reason::LOST, reason::PROVISIONING_FAILED, reason::PENDING]
-            .iter()
-            .position(|x| *x == r)
-    };
-    if rank(b) < rank(a) {
-        b
-    } else {
-        a
-    }
-}
-
-/// Applied: what was applied. Blocked: nothing was pruned, so the last recorded list stays,
-/// plus the observed children owned by this Exposure.
-fn resources(
-    exposure: &Exposure,
-    name: &str,
-    outcome: &Outcome<'_>,
-    observed: &Observed,
-) -> Vec<ResourceRef> {
-    let mut refs = match outcome {
-        Outcome::Applied(children) => children_refs(children),
+/// Applied: what was applied, in apply order. Blocked: nothing was pruned, so the last
+/// recorded list stays, followed by observed children it lacks.
+fn resources(exposure: &Exposure, outcome: &Outcome<'_>, observed: &Observed) -> Vec<ResourceRef> {
+    match outcome {
+        Outcome::Applied(children) => children.resource_refs(),
         Outcome::Blocked(_) => {
             let mut refs = exposure
                 .status
                 .as_ref()
                 .map(|s| s.resources.clone())
                 .unwrap_or_default();
-            refs.extend(owned_observed_refs(observed, name));
+            for observed_ref in observed_refs(observed, &exposure.spec) {
+                if !refs.contains(&observed_ref) {
+                    refs.push(observed_ref);
+                }
+            }
             refs
         }
-    };
-    refs.sort();
-    refs.dedup();
-    refs
+    }
 }
 
-/// Observed children with an ownerReference to the Exposure `owner` (this excludes the
-/// endpoints controller's Endpoints, which copies the Service's labels but not its owners).
-fn owned_observed_refs(observed: &Observed, owner: &str) -> Vec<ResourceRef> {
-    fn owned<K: Resource + Metadata<Ty = ObjectMeta>>(
-        object: &K,
-        owner: &str,
-    ) -> Option<ResourceRef> {
-        let is_owner = |o: &OwnerReference| {
-            o.kind == <Exposure as kube::Resource>::kind(&()) && o.name == owner
-        };
-        object
-            .metadata()
-            .owner_references
-            .iter()
-            .flatten()
-            .any(is_owner)
-            .then(|| resource_ref(object))
-    }
+/// The observed children, in apply order. The Endpoints object is ours only with
+/// `spec.endpoints`; otherwise it is the endpoints controller's.
+fn observed_refs(observed: &Observed, spec: &ExposureSpec) -> Vec<ResourceRef> {
     let Observed {
+        pvcs,
         deployment,
         service,
         headless_service,
         endpoints,
         ingress,
-        pvcs,
         ..
     } = observed;
-    let mut refs: Vec<ResourceRef> = pvcs.iter().filter_map(|p| owned(p, owner)).collect();
-    refs.extend(deployment.iter().filter_map(|d| owned(d, owner)));
-    refs.extend(
-        service
-            .iter()
-            .chain(headless_service)
-            .filter_map(|s| owned(s, owner)),
-    );
-    refs.extend(endpoints.iter().filter_map(|e| owned(e, owner)));
-    refs.extend(ingress.iter().filter_map(|i| owned(i, owner)));
+    let our_endpoints = endpoints.iter().filter(|_| !spec.endpoints.is_empty());
+    let mut refs: Vec<ResourceRef> = pvcs.iter().map(resource_ref).collect();
+    refs.extend(deployment.iter().map(resource_ref));
+    refs.extend(service.iter().chain(headless_service).map(resource_ref));
+    refs.extend(our_endpoints.map(resource_ref));
+    refs.extend(ingress.iter().map(resource_ref));
     refs
 }
 
@@ -716,25 +687,4 @@ fn resource_ref<K: Resource + Metadata<Ty = ObjectMeta>>(object: &K) -> Resource
         kind: K::KIND.to_owned(),
         name: object.metadata().name.clone().unwrap_or_default(),
     }
-}
-
-fn children_refs(children: &Children) -> Vec<ResourceRef> {
-    let Children {
-        storage_classes,
-        pvcs,
-        resource_quota,
-        deployment,
-        service,
-        headless_service,
-        endpoints,
-        ingress,
-    } = children;
-    let mut refs: Vec<ResourceRef> = storage_classes.iter().map(resource_ref).collect();
-    refs.extend(pvcs.iter().map(resource_ref));
-    refs.extend(resource_quota.iter().map(resource_ref));
-    refs.extend(deployment.iter().map(resource_ref));
-    refs.extend(service.iter().chain(headless_service).map(resource_ref));
-    refs.extend(endpoints.iter().map(resource_ref));
-    refs.extend(ingress.iter().map(resource_ref));
-    refs
 }
