@@ -37,7 +37,10 @@ pub fn parse_exposures(text: &str) -> Vec<ParsedDocument> {
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         match Yaml::deserialize(document) {
             Ok(Yaml::Null) => {}
-            Ok(value) => parsed.push(ParsedDocument { index, result: parse_value(value) }),
+            Ok(value) => parsed.push(ParsedDocument {
+                index,
+                result: parse_value(value),
+            }),
             Err(error) => {
                 // The scanner cannot resync after a syntax error: the rest of the stream is lost
                 // (and serde_yaml would repeat the error forever).
@@ -58,17 +61,28 @@ pub fn parse_value(mut value: Yaml) -> Result<Exposure, Vec<FieldError>> {
     }
     let value = untag(value);
     let Yaml::Mapping(root) = &value else {
-        let message = format!("expected a mapping (an {KIND} object), got {}", describe(&value));
+        let message = format!(
+            "expected a mapping (an {KIND} object), got {}",
+            describe(&value)
+        );
         return Err(vec![FieldError::new(DOCUMENT_FIELD, message)]);
     };
     // A document of another kind would drown in unknown-field errors: say only that.
     let identity_errors: Vec<FieldError> = [("apiVersion", API_VERSION), ("kind", KIND)]
         .into_iter()
-        .filter_map(|(field, expected)| match root.get(field).map(|v| untag(v.clone())) {
-            Some(Yaml::String(actual)) if actual == expected => None,
-            None | Some(Yaml::Null) => Some(FieldError::new(field, format!("required; expected {expected}"))),
-            Some(other) => Some(FieldError::new(field, format!("expected {expected}, got {}", describe_plain(&other)))),
-        })
+        .filter_map(
+            |(field, expected)| match root.get(field).map(|v| untag(v.clone())) {
+                Some(Yaml::String(actual)) if actual == expected => None,
+                None | Some(Yaml::Null) => Some(FieldError::new(
+                    field,
+                    format!("required; expected {expected}"),
+                )),
+                Some(other) => Some(FieldError::new(
+                    field,
+                    format!("expected {expected}, got {}", describe_plain(&other)),
+                )),
+            },
+        )
         .collect();
     if !identity_errors.is_empty() {
         return Err(identity_errors);
@@ -78,7 +92,9 @@ pub fn parse_value(mut value: Yaml) -> Result<Exposure, Vec<FieldError>> {
     let mut json = checker.convert(value, root_schema(), "");
     if let Json::Object(object) = &mut json {
         // The server fills in metadata; a missing name is reported by `validate`.
-        object.entry("metadata").or_insert_with(|| Json::Object(Map::new()));
+        object
+            .entry("metadata")
+            .or_insert_with(|| Json::Object(Map::new()));
     }
     if !checker.errors.is_empty() {
         return Err(checker.errors);
@@ -92,7 +108,11 @@ fn root_schema() -> Option<&'static Json> {
     SCHEMA
         .get_or_init(|| {
             let crd = exposure_crd::crd();
-            let version = crd.spec.versions.iter().find(|v| v.name == exposure_crd::VERSION)?;
+            let version = crd
+                .spec
+                .versions
+                .iter()
+                .find(|v| v.name == exposure_crd::VERSION)?;
             let schema = version.schema.as_ref()?.open_api_v3_schema.as_ref()?;
             let mut schema = serde_json::to_value(schema).ok()?;
             let properties = schema.get_mut("properties")?.as_object_mut()?;
@@ -108,7 +128,8 @@ fn root_schema() -> Option<&'static Json> {
 /// nested structures are type-checked by deserialization.
 fn object_meta_schema() -> Json {
     let string = serde_json::json!({"type": "string"});
-    let string_map = serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}});
+    let string_map =
+        serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}});
     let free = serde_json::json!({"x-kubernetes-preserve-unknown-fields": true});
     serde_json::json!({
         "type": "object",
@@ -133,25 +154,38 @@ struct Checker {
 
 impl Checker {
     fn error(&mut self, field: &str, message: String) {
-        let field = if field.is_empty() { DOCUMENT_FIELD } else { field };
+        let field = if field.is_empty() {
+            DOCUMENT_FIELD
+        } else {
+            field
+        };
         self.errors.push(FieldError::new(field, message));
     }
 
     /// Converts `value` at `path`; `schema` None means anything goes.
     fn convert(&mut self, value: Yaml, schema: Option<&Json>, path: &str) -> Json {
         let value = untag(value);
-        let Some(schema) = schema.filter(|s| !flag(s, "x-kubernetes-preserve-unknown-fields")) else {
+        let Some(schema) = schema.filter(|s| !flag(s, "x-kubernetes-preserve-unknown-fields"))
+        else {
             return self.convert_unchecked(value, path);
         };
         if value.is_null() {
-            if !flag(schema, "nullable") && (schema.get("type").is_some() || flag(schema, "x-kubernetes-int-or-string")) {
-                self.error(path, format!("expected {}, got null", expected_words(schema)));
+            if !flag(schema, "nullable")
+                && (schema.get("type").is_some() || flag(schema, "x-kubernetes-int-or-string"))
+            {
+                self.error(
+                    path,
+                    format!("expected {}, got null", expected_words(schema)),
+                );
             }
             return Json::Null;
         }
         if flag(schema, "x-kubernetes-int-or-string") {
             if !matches!(value, Yaml::String(_)) && !is_integer(&value) {
-                self.error(path, format!("expected an integer or a string, got {}", describe(&value)));
+                self.error(
+                    path,
+                    format!("expected an integer or a string, got {}", describe(&value)),
+                );
             }
             return self.convert_unchecked(value, path);
         }
@@ -161,13 +195,18 @@ impl Checker {
                 items
                     .into_iter()
                     .enumerate()
-                    .map(|(i, item)| self.convert(item, schema.get("items"), &format!("{path}[{i}]")))
+                    .map(|(i, item)| {
+                        self.convert(item, schema.get("items"), &format!("{path}[{i}]"))
+                    })
                     .collect(),
             ),
             (Some("string"), Yaml::String(text)) => {
                 let allowed = enum_values(schema);
                 if !allowed.is_empty() && !allowed.contains(&text.as_str()) {
-                    self.error(path, format!("{} is not one of {}", quote(&text), allowed.join(", ")));
+                    self.error(
+                        path,
+                        format!("{} is not one of {}", quote(&text), allowed.join(", ")),
+                    );
                 }
                 Json::String(text)
             }
@@ -175,11 +214,18 @@ impl Checker {
                 self.check_integer_format(&value, schema, path);
                 self.convert_unchecked(value, path)
             }
-            (Some("number"), value @ Yaml::Number(_)) | (Some("boolean"), value @ Yaml::Bool(_)) | (None, value) => {
-                self.convert_unchecked(value, path)
-            }
+            (Some("number"), value @ Yaml::Number(_))
+            | (Some("boolean"), value @ Yaml::Bool(_))
+            | (None, value) => self.convert_unchecked(value, path),
             (Some(_), value) => {
-                self.error(path, format!("expected {}, got {}", expected_words(schema), describe(&value)));
+                self.error(
+                    path,
+                    format!(
+                        "expected {}, got {}",
+                        expected_words(schema),
+                        describe(&value)
+                    ),
+                );
                 Json::Null
             }
         }
@@ -190,7 +236,9 @@ impl Checker {
         let additional = schema.get("additionalProperties");
         let mut object = Map::new();
         for (key, child) in mapping {
-            let Some(key) = self.key_string(key, path) else { continue };
+            let Some(key) = self.key_string(key, path) else {
+                continue;
+            };
             let child = untag(child);
             if let Some(property) = properties.and_then(|p| p.get(&key)) {
                 // The API server prunes nulls of non-nullable fields before validating.
@@ -206,7 +254,9 @@ impl Checker {
                 let value = self.convert_unchecked(child, &format!("{path}[{key}]"));
                 object.insert(key, value);
             } else {
-                let known = properties.map(|p| p.keys().map(String::as_str).collect::<Vec<_>>()).unwrap_or_default();
+                let known = properties
+                    .map(|p| p.keys().map(String::as_str).collect::<Vec<_>>())
+                    .unwrap_or_default();
                 let message = match closest(&key, &known) {
                     Some(suggestion) => format!("unknown field; did you mean {suggestion}?"),
                     None => "unknown field".to_string(),
@@ -214,7 +264,11 @@ impl Checker {
                 self.error(&field_path(path, &key), message);
             }
         }
-        let required = schema.get("required").and_then(Json::as_array).map(Vec::as_slice).unwrap_or_default();
+        let required = schema
+            .get("required")
+            .and_then(Json::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         for name in required.iter().filter_map(Json::as_str) {
             if !object.contains_key(name) {
                 self.error(&field_path(path, name), "required".to_string());
@@ -230,8 +284,15 @@ impl Checker {
             _ => true,
         };
         if !bits_ok {
-            let bits = if schema.get("format").and_then(Json::as_str) == Some("int32") { 32 } else { 64 };
-            self.error(path, format!("{} does not fit in a {bits}-bit integer", describe(value)));
+            let bits = if schema.get("format").and_then(Json::as_str) == Some("int32") {
+                32
+            } else {
+                64
+            };
+            self.error(
+                path,
+                format!("{} does not fit in a {bits}-bit integer", describe(value)),
+            );
         }
     }
 
@@ -243,7 +304,10 @@ impl Checker {
             Yaml::Bool(flag) => Some(flag.to_string()),
             Yaml::Null => Some("null".to_string()),
             other => {
-                self.error(path, format!("mapping keys must be strings, got {}", describe(&other)));
+                self.error(
+                    path,
+                    format!("mapping keys must be strings, got {}", describe(&other)),
+                );
                 None
             }
         }
@@ -268,7 +332,11 @@ impl Checker {
             }
             Yaml::String(text) => Json::String(text),
             Yaml::Sequence(items) => Json::Array(
-                items.into_iter().enumerate().map(|(i, item)| self.convert_unchecked(item, &format!("{path}[{i}]"))).collect(),
+                items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| self.convert_unchecked(item, &format!("{path}[{i}]")))
+                    .collect(),
             ),
             Yaml::Mapping(mapping) => {
                 let mut object = Map::new();
@@ -303,7 +371,11 @@ fn is_integer(value: &Yaml) -> bool {
 }
 
 fn enum_values(schema: &Json) -> Vec<&str> {
-    schema.get("enum").and_then(Json::as_array).map(|values| values.iter().filter_map(Json::as_str).collect()).unwrap_or_default()
+    schema
+        .get("enum")
+        .and_then(Json::as_array)
+        .map(|values| values.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default()
 }
 
 fn expected_words(schema: &Json) -> &'static str {
@@ -355,7 +427,11 @@ fn truncate(text: &str) -> String {
 }
 
 fn field_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() { key.to_string() } else { format!("{parent}.{key}") }
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
 }
 
 /// The known field most like an unknown one: same letters ignoring case, or at most two edits.
@@ -363,7 +439,12 @@ fn closest<'a>(unknown: &str, known: &[&'a str]) -> Option<&'a str> {
     let lowered = unknown.to_lowercase();
     known
         .iter()
-        .map(|candidate| (edit_distance(&lowered, &candidate.to_lowercase()), *candidate))
+        .map(|candidate| {
+            (
+                edit_distance(&lowered, &candidate.to_lowercase()),
+                *candidate,
+            )
+        })
         .filter(|(distance, candidate)| *distance <= (candidate.len() / 3).clamp(1, 2))
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
@@ -377,13 +458,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in distances.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        distances[0][j] = j;
-    }
+    distances[0] = (0..=b.len()).collect();
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (distances[i - 1][j] + 1).min(distances[i][j - 1] + 1).min(distances[i - 1][j - 1] + cost);
+            let mut best = (distances[i - 1][j] + 1)
+                .min(distances[i][j - 1] + 1)
+                .min(distances[i - 1][j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 best = best.min(distances[i - 2][j - 2] + 1);
             }
@@ -399,19 +480,40 @@ fn from_serde_error(error: &serde_path_to_error::Error<serde_json::Error>) -> Fi
     let path = error.path().to_string();
     let path = if path == "." { String::new() } else { path };
     let message = error.inner().to_string();
-    let field_or_document = |field: String| if field.is_empty() { DOCUMENT_FIELD.to_string() } else { field };
+    let field_or_document = |field: String| {
+        if field.is_empty() {
+            DOCUMENT_FIELD.to_string()
+        } else {
+            field
+        }
+    };
     if let Some(field) = between(&message, "missing field `", "`") {
         return FieldError::new(field_or_document(field_path(&path, field)), "required");
     }
-    if let (Some(variant), Some(rest)) = (between(&message, "unknown variant `", "`"), message.split_once("expected ")) {
+    if let (Some(variant), Some(rest)) = (
+        between(&message, "unknown variant `", "`"),
+        message.split_once("expected "),
+    ) {
         let allowed: Vec<&str> = rest.1.split('`').skip(1).step_by(2).collect();
-        return FieldError::new(field_or_document(path), format!("{} is not one of {}", quote(variant), allowed.join(", ")));
+        return FieldError::new(
+            field_or_document(path),
+            format!("{} is not one of {}", quote(variant), allowed.join(", ")),
+        );
     }
     for prefix in ["invalid type: ", "invalid value: "] {
-        if let Some((got, expected)) = message.strip_prefix(prefix).and_then(|m| m.split_once(", expected ")) {
+        if let Some((got, expected)) = message
+            .strip_prefix(prefix)
+            .and_then(|m| m.split_once(", expected "))
+        {
             let got = got.replace('`', "");
-            let got = got.strip_prefix("string ").or_else(|| got.split_once(' ').map(|(_, v)| v)).unwrap_or(&got);
-            return FieldError::new(field_or_document(path), format!("expected {}, got {got}", serde_expected_words(expected)));
+            let got = got
+                .strip_prefix("string ")
+                .or_else(|| got.split_once(' ').map(|(_, v)| v))
+                .unwrap_or(&got);
+            return FieldError::new(
+                field_or_document(path),
+                format!("expected {}, got {got}", serde_expected_words(expected)),
+            );
         }
     }
     FieldError::new(field_or_document(path), message)
@@ -438,7 +540,8 @@ fn serde_expected_words(expected: &str) -> &str {
 mod tests {
     use super::*;
 
-    const HEADER: &str = "apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nmetadata:\n  name: web\n";
+    const HEADER: &str =
+        "apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nmetadata:\n  name: web\n";
 
     /// Errors of a one-document text, as `field: message` lines.
     fn errors(text: &str) -> Vec<String> {
@@ -465,7 +568,10 @@ mod tests {
         assert_eq!(exposure.spec.replicas, Some(2));
         assert_eq!(exposure.spec.ports[0].protocol, exposure_crd::Protocol::Udp);
         assert_eq!(exposure.spec.storage[0].size.0, "1");
-        assert_eq!(exposure.spec.visibility.type_, exposure_crd::VisibilityType::NodePort);
+        assert_eq!(
+            exposure.spec.visibility.type_,
+            exposure_crd::VisibilityType::NodePort
+        );
     }
 
     #[test]
@@ -473,7 +579,10 @@ mod tests {
         let one = format!("{HEADER}spec:\n  image: a\n");
         let text = format!("---\n# only a comment\n---\n{one}---\n---\n{one}\n---\n");
         let documents = parse_exposures(&text);
-        assert_eq!(documents.iter().map(|d| d.index).collect::<Vec<_>>(), vec![1, 3]);
+        assert_eq!(
+            documents.iter().map(|d| d.index).collect::<Vec<_>>(),
+            vec![1, 3]
+        );
         assert!(documents.iter().all(|d| d.result.is_ok()));
         assert!(parse_exposures("").is_empty());
         assert!(parse_exposures("# nothing\n").is_empty());
@@ -485,31 +594,60 @@ mod tests {
         assert_eq!(documents.len(), 1);
         let errors = documents[0].result.as_ref().expect_err("syntax error");
         assert_eq!(errors[0].field, DOCUMENT_FIELD);
-        assert!(errors[0].message.contains("line 1"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("line 1"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]
     fn a_document_must_be_a_mapping() {
-        assert_eq!(errors("- a\n- b\n"), vec!["(document): expected a mapping (an Exposure object), got a list"]);
-        assert_eq!(errors("hello\n"), vec!["(document): expected a mapping (an Exposure object), got \"hello\""]);
+        assert_eq!(
+            errors("- a\n- b\n"),
+            vec!["(document): expected a mapping (an Exposure object), got a list"]
+        );
+        assert_eq!(
+            errors("hello\n"),
+            vec!["(document): expected a mapping (an Exposure object), got \"hello\""]
+        );
     }
 
     #[test]
     fn checks_api_version_and_kind() {
         assert_eq!(
             errors("apiVersion: v1\nkind: Service\nspec:\n  bogus: 1\n"),
-            vec!["apiVersion: expected exposure.dev/v1alpha1, got v1", "kind: expected Exposure, got Service"]
+            vec![
+                "apiVersion: expected exposure.dev/v1alpha1, got v1",
+                "kind: expected Exposure, got Service"
+            ]
         );
-        assert_eq!(errors("kind: Exposure\nspec: {}\n"), vec!["apiVersion: required; expected exposure.dev/v1alpha1"]);
-        assert_eq!(errors("apiVersion: exposure.dev/v1alpha1\nspec: {}\n"), vec!["kind: required; expected Exposure"]);
-        assert_eq!(errors("apiVersion: exposure.dev/v1alpha1\nkind: [Exposure]\n"), vec!["kind: expected Exposure, got a list"]);
+        assert_eq!(
+            errors("kind: Exposure\nspec: {}\n"),
+            vec!["apiVersion: required; expected exposure.dev/v1alpha1"]
+        );
+        assert_eq!(
+            errors("apiVersion: exposure.dev/v1alpha1\nspec: {}\n"),
+            vec!["kind: required; expected Exposure"]
+        );
+        assert_eq!(
+            errors("apiVersion: exposure.dev/v1alpha1\nkind: [Exposure]\n"),
+            vec!["kind: expected Exposure, got a list"]
+        );
     }
 
     #[test]
     fn spec_is_required_and_metadata_may_be_missing() {
-        assert_eq!(errors("apiVersion: exposure.dev/v1alpha1\nkind: Exposure\n"), vec!["spec: required"]);
-        let documents = parse_exposures("apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nspec: {}\n");
-        let exposure = documents[0].result.as_ref().expect("metadata is optional in a file");
+        assert_eq!(
+            errors("apiVersion: exposure.dev/v1alpha1\nkind: Exposure\n"),
+            vec!["spec: required"]
+        );
+        let documents =
+            parse_exposures("apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nspec: {}\n");
+        let exposure = documents[0]
+            .result
+            .as_ref()
+            .expect("metadata is optional in a file");
         assert_eq!(exposure.metadata.name, None);
     }
 
@@ -519,58 +657,121 @@ mod tests {
             spec_errors("  ports:\n  - containerPort: 80\n    protocol: HTTP\n"),
             vec!["spec.ports[0].protocol: \"HTTP\" is not one of TCP, UDP, SCTP"]
         );
-        assert_eq!(spec_errors("  ports:\n  - containerPort: 80\n    protocol: SCTP\n"), Vec::<String>::new());
+        assert_eq!(
+            spec_errors("  ports:\n  - containerPort: 80\n    protocol: SCTP\n"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn wrong_types() {
-        assert_eq!(spec_errors("  replicas: three\n"), vec!["spec.replicas: expected an integer, got \"three\""]);
-        assert_eq!(spec_errors("  replicas: \"3\"\n"), vec!["spec.replicas: expected an integer, got \"3\""]);
-        assert_eq!(spec_errors("  replicas: 1.5\n"), vec!["spec.replicas: expected an integer, got 1.5"]);
-        assert_eq!(spec_errors("  image: [a]\n"), vec!["spec.image: expected a string, got a list"]);
-        assert_eq!(spec_errors("  headless: yes\n"), vec!["spec.headless: expected a boolean, got \"yes\""]);
-        assert_eq!(spec_errors("  ports: {}\n"), vec!["spec.ports: expected a list, got an object"]);
-        assert_eq!(spec_errors("  visibility: Internal\n"), vec!["spec.visibility: expected an object, got \"Internal\""]);
-        assert_eq!(spec_errors("  replicas: 3\n  headless: true\n  image: a\n"), Vec::<String>::new());
+        assert_eq!(
+            spec_errors("  replicas: three\n"),
+            vec!["spec.replicas: expected an integer, got \"three\""]
+        );
+        assert_eq!(
+            spec_errors("  replicas: \"3\"\n"),
+            vec!["spec.replicas: expected an integer, got \"3\""]
+        );
+        assert_eq!(
+            spec_errors("  replicas: 1.5\n"),
+            vec!["spec.replicas: expected an integer, got 1.5"]
+        );
+        assert_eq!(
+            spec_errors("  image: [a]\n"),
+            vec!["spec.image: expected a string, got a list"]
+        );
+        assert_eq!(
+            spec_errors("  headless: yes\n"),
+            vec!["spec.headless: expected a boolean, got \"yes\""]
+        );
+        assert_eq!(
+            spec_errors("  ports: {}\n"),
+            vec!["spec.ports: expected a list, got an object"]
+        );
+        assert_eq!(
+            spec_errors("  visibility: Internal\n"),
+            vec!["spec.visibility: expected an object, got \"Internal\""]
+        );
+        assert_eq!(
+            spec_errors("  replicas: 3\n  headless: true\n  image: a\n"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn integers_must_fit_their_format() {
-        assert_eq!(spec_errors("  replicas: 99999999999\n"), vec!["spec.replicas: 99999999999 does not fit in a 32-bit integer"]);
-        assert_eq!(spec_errors("  replicas: 2147483647\n"), Vec::<String>::new());
+        assert_eq!(
+            spec_errors("  replicas: 99999999999\n"),
+            vec!["spec.replicas: 99999999999 does not fit in a 32-bit integer"]
+        );
+        assert_eq!(
+            spec_errors("  replicas: 2147483647\n"),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
     fn int_or_string_fields() {
-        let probe = |port: &str| spec_errors(&format!("  probes:\n    liveness:\n      tcpSocket:\n        port: {port}\n"));
+        let probe = |port: &str| {
+            spec_errors(&format!(
+                "  probes:\n    liveness:\n      tcpSocket:\n        port: {port}\n"
+            ))
+        };
         assert_eq!(probe("8080"), Vec::<String>::new());
         assert_eq!(probe("http"), Vec::<String>::new());
-        assert_eq!(probe("1.5"), vec!["spec.probes.liveness.tcpSocket.port: expected an integer or a string, got 1.5"]);
-        assert_eq!(probe("[1]"), vec!["spec.probes.liveness.tcpSocket.port: expected an integer or a string, got a list"]);
+        assert_eq!(
+            probe("1.5"),
+            vec!["spec.probes.liveness.tcpSocket.port: expected an integer or a string, got 1.5"]
+        );
+        assert_eq!(
+            probe("[1]"),
+            vec![
+                "spec.probes.liveness.tcpSocket.port: expected an integer or a string, got a list"
+            ]
+        );
     }
 
     #[test]
     fn missing_required_fields() {
-        assert_eq!(spec_errors("  ports:\n  - name: http\n"), vec!["spec.ports[0].containerPort: required"]);
+        assert_eq!(
+            spec_errors("  ports:\n  - name: http\n"),
+            vec!["spec.ports[0].containerPort: required"]
+        );
         assert_eq!(
             spec_errors("  storage:\n  - name: data\n"),
-            vec!["spec.storage[0].mountPath: required", "spec.storage[0].size: required"]
+            vec![
+                "spec.storage[0].mountPath: required",
+                "spec.storage[0].size: required"
+            ]
         );
     }
 
     #[test]
     fn unknown_fields_with_suggestions() {
-        assert_eq!(spec_errors("  replica: 3\n"), vec!["spec.replica: unknown field; did you mean replicas?"]);
+        assert_eq!(
+            spec_errors("  replica: 3\n"),
+            vec!["spec.replica: unknown field; did you mean replicas?"]
+        );
         assert_eq!(
             spec_errors("  ports:\n  - containerport: 80\n"),
-            vec!["spec.ports[0].containerport: unknown field; did you mean containerPort?", "spec.ports[0].containerPort: required"]
+            vec![
+                "spec.ports[0].containerport: unknown field; did you mean containerPort?",
+                "spec.ports[0].containerPort: required"
+            ]
         );
-        assert_eq!(spec_errors("  frobnicate: 3\n"), vec!["spec.frobnicate: unknown field"]);
+        assert_eq!(
+            spec_errors("  frobnicate: 3\n"),
+            vec!["spec.frobnicate: unknown field"]
+        );
         assert_eq!(
             errors(&format!("{HEADER}  namesapce: x\nspec: {{}}\n")),
             vec!["metadata.namesapce: unknown field; did you mean namespace?"]
         );
-        assert_eq!(errors(&format!("{HEADER}sepc: {{}}\n")), vec!["sepc: unknown field; did you mean spec?", "spec: required"]);
+        assert_eq!(
+            errors(&format!("{HEADER}sepc: {{}}\n")),
+            vec!["sepc: unknown field; did you mean spec?", "spec: required"]
+        );
     }
 
     #[test]
@@ -584,7 +785,10 @@ mod tests {
             errors(&format!("{HEADER}  ownerReferences: 5\nspec: {{}}\n")),
             vec!["metadata.ownerReferences: expected a list, got 5"]
         );
-        assert_eq!(spec_errors("  podLabels:\n    app: [x]\n"), vec!["spec.podLabels[app]: expected a string, got a list"]);
+        assert_eq!(
+            spec_errors("  podLabels:\n    app: [x]\n"),
+            vec!["spec.podLabels[app]: expected a string, got a list"]
+        );
     }
 
     #[test]
@@ -601,11 +805,16 @@ mod tests {
 
     #[test]
     fn nulls_are_pruned_like_the_api_server_does() {
-        let documents = parse_exposures(&format!("{HEADER}spec:\n  ports: null\n  image: ~\n  visibility: null\n"));
+        let documents = parse_exposures(&format!(
+            "{HEADER}spec:\n  ports: null\n  image: ~\n  visibility: null\n"
+        ));
         let exposure = documents[0].result.as_ref().expect("nulls are pruned");
         assert!(exposure.spec.ports.is_empty());
         assert_eq!(exposure.spec.image, None);
-        assert_eq!(spec_errors("  ports:\n  - null\n"), vec!["spec.ports[0]: expected an object, got null"]);
+        assert_eq!(
+            spec_errors("  ports:\n  - null\n"),
+            vec!["spec.ports[0]: expected an object, got null"]
+        );
     }
 
     #[test]
@@ -614,24 +823,51 @@ mod tests {
             "{HEADER}spec:\n  image: !!str nginx\n  ports:\n  - &p\n    containerPort: 80\n    name: a\n  - <<: *p\n    name: b\n  podLabels:\n    80: x\n"
         );
         let documents = parse_exposures(&text);
-        let exposure = documents[0].result.as_ref().expect("tags, anchors, merges and numeric keys");
+        let exposure = documents[0]
+            .result
+            .as_ref()
+            .expect("tags, anchors, merges and numeric keys");
         assert_eq!(exposure.spec.ports[1].container_port, 80);
         assert_eq!(exposure.spec.ports[1].name.as_deref(), Some("b"));
-        assert_eq!(exposure.spec.pod_labels.get("80").map(String::as_str), Some("x"));
-        assert_eq!(spec_errors("  podLabels:\n    [a]: x\n"), vec!["spec.podLabels: mapping keys must be strings, got a list"]);
-        assert_eq!(spec_errors("  podLabels:\n    a: .nan\n"), vec!["spec.podLabels[a]: expected a string, got .nan"]);
+        assert_eq!(
+            exposure.spec.pod_labels.get("80").map(String::as_str),
+            Some("x")
+        );
+        assert_eq!(
+            spec_errors("  podLabels:\n    [a]: x\n"),
+            vec!["spec.podLabels: mapping keys must be strings, got a list"]
+        );
+        assert_eq!(
+            spec_errors("  podLabels:\n    a: .nan\n"),
+            vec!["spec.podLabels[a]: expected a string, got .nan"]
+        );
     }
 
     #[test]
     fn translates_serde_messages() {
-        let error = serde_path_to_error::deserialize::<_, exposure_crd::PortSpec>(serde_json::json!({"containerPort": "x"}))
-            .expect_err("wrong type");
-        assert_eq!(from_serde_error(&error).to_string(), "containerPort: expected an integer, got \"x\"");
-        let error = serde_path_to_error::deserialize::<_, exposure_crd::PortSpec>(serde_json::json!({"containerPort": 1, "protocol": "HTTP"}))
-            .expect_err("unknown variant");
-        assert_eq!(from_serde_error(&error).to_string(), "protocol: \"HTTP\" is not one of TCP, UDP, SCTP");
-        let error = serde_path_to_error::deserialize::<_, exposure_crd::PortSpec>(serde_json::json!({})).expect_err("missing");
-        assert_eq!(from_serde_error(&error).to_string(), "containerPort: required");
+        let error = serde_path_to_error::deserialize::<_, exposure_crd::PortSpec>(
+            serde_json::json!({"containerPort": "x"}),
+        )
+        .expect_err("wrong type");
+        assert_eq!(
+            from_serde_error(&error).to_string(),
+            "containerPort: expected an integer, got \"x\""
+        );
+        let error = serde_path_to_error::deserialize::<_, exposure_crd::PortSpec>(
+            serde_json::json!({"containerPort": 1, "protocol": "HTTP"}),
+        )
+        .expect_err("unknown variant");
+        assert_eq!(
+            from_serde_error(&error).to_string(),
+            "protocol: \"HTTP\" is not one of TCP, UDP, SCTP"
+        );
+        let error =
+            serde_path_to_error::deserialize::<_, exposure_crd::PortSpec>(serde_json::json!({}))
+                .expect_err("missing");
+        assert_eq!(
+            from_serde_error(&error).to_string(),
+            "containerPort: required"
+        );
     }
 
     #[test]

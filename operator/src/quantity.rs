@@ -37,7 +37,11 @@ impl QuantityValue {
     /// The value in whole units, rounded up (e.g. bytes of a storage size; `1500m` is 2).
     pub fn ceil_units(self) -> i128 {
         let units = self.nanos.div_euclid(NANOS_PER_UNIT);
-        if self.nanos.rem_euclid(NANOS_PER_UNIT) == 0 { units } else { units + 1 }
+        if self.nanos.rem_euclid(NANOS_PER_UNIT) == 0 {
+            units
+        } else {
+            units + 1
+        }
     }
 
     pub fn is_positive(self) -> bool {
@@ -103,12 +107,18 @@ pub fn parse_quantity(text: &str) -> Option<QuantityValue> {
     let (power_of_ten, power_of_two) = parse_suffix(suffix)?;
 
     // value = digits × 10^(power_of_ten − len(fraction)) × 2^power_of_two, counted in nanos.
-    let mut digits: Vec<u8> = integer.bytes().chain(fraction.bytes()).map(|b| b - b'0').collect();
+    let mut digits: Vec<u8> = integer
+        .bytes()
+        .chain(fraction.bytes())
+        .map(|b| b - b'0')
+        .collect();
     let fraction_len = i64::try_from(fraction.len()).ok()?;
     let decimal_shift = power_of_ten.saturating_sub(fraction_len).saturating_add(9);
     multiply_by_power_of_two(&mut digits, power_of_two);
     let magnitude = scale_and_round_up(digits, decimal_shift);
-    Some(QuantityValue { nanos: if negative { -magnitude } else { magnitude } })
+    Some(QuantityValue {
+        nanos: if negative { -magnitude } else { magnitude },
+    })
 }
 
 /// (power of ten, power of two) of a suffix; None when the suffix is not one.
@@ -138,7 +148,14 @@ fn parse_suffix(suffix: &str) -> Option<(i64, u32)> {
             }
             // Exponents beyond i64 saturate: the value is capped or rounded to 1n anyway.
             let magnitude: i64 = digits.parse().unwrap_or(i64::MAX);
-            (if exponent.starts_with('-') { -magnitude } else { magnitude }, 0)
+            (
+                if exponent.starts_with('-') {
+                    -magnitude
+                } else {
+                    magnitude
+                },
+                0,
+            )
         }
     };
     Some(powers)
@@ -167,7 +184,9 @@ fn multiply_by_power_of_two(digits: &mut Vec<u8>, power: u32) {
 /// `digits × 10^shift`, rounded up to an integer and capped at `MAX_NANOS`.
 fn scale_and_round_up(mut digits: Vec<u8>, shift: i64) -> i128 {
     let first_nonzero = digits.iter().position(|&d| d != 0);
-    let Some(first_nonzero) = first_nonzero else { return 0 };
+    let Some(first_nonzero) = first_nonzero else {
+        return 0;
+    };
     digits.drain(..first_nonzero);
     if shift < 0 {
         let drop = usize::try_from(shift.unsigned_abs()).unwrap_or(usize::MAX);
@@ -176,7 +195,9 @@ fn scale_and_round_up(mut digits: Vec<u8>, shift: i64) -> i128 {
         }
         let dropped_nonzero = digits[digits.len() - drop..].iter().any(|&d| d != 0);
         digits.truncate(digits.len() - drop);
-        return digits_to_capped(&digits, 0).saturating_add(i128::from(dropped_nonzero)).min(MAX_NANOS);
+        return digits_to_capped(&digits, 0)
+            .saturating_add(i128::from(dropped_nonzero))
+            .min(MAX_NANOS);
     }
     let zeros = usize::try_from(shift).unwrap_or(usize::MAX);
     digits_to_capped(&digits, zeros)
@@ -263,14 +284,20 @@ mod tests {
         assert_eq!(nanos("0e-5"), Some(0));
         assert_eq!(nanos("8Ei"), Some(MAX_NANOS));
         assert_eq!(nanos("1e100"), Some(MAX_NANOS));
-        assert_eq!(nanos("99999999999999999999999999999999999999999999"), Some(MAX_NANOS));
+        assert_eq!(
+            nanos("99999999999999999999999999999999999999999999"),
+            Some(MAX_NANOS)
+        );
         assert_eq!(nanos("-1e99999999999999999999999"), Some(-MAX_NANOS));
         assert_eq!(nanos("9223372036854775807"), Some(MAX_NANOS));
     }
 
     #[test]
     fn rejects_what_is_not_a_quantity() {
-        for text in ["", " ", "-", "+", ".", "Gi", "1 Gi", "1gi", "1KB", "1e", "1e+", "1e1.5", "1.2.3", "--1", "1Gii", "abc", "1i", "0x10"] {
+        for text in [
+            "", " ", "-", "+", ".", "Gi", "1 Gi", "1gi", "1KB", "1e", "1e+", "1e1.5", "1.2.3",
+            "--1", "1Gii", "abc", "1i", "0x10",
+        ] {
             assert_eq!(nanos(text), None, "{text:?}");
         }
     }
@@ -286,7 +313,10 @@ mod tests {
         assert!(!same_quantity(&q("junk"), &q("1")));
         let (small, large) = (parse_quantity("10Gi"), parse_quantity("20Gi"));
         assert!(small < large);
-        assert_eq!(parse_quantity("1Gi").map(|v| v.cmp(&QuantityValue::ZERO)), Some(std::cmp::Ordering::Greater));
+        assert_eq!(
+            parse_quantity("1Gi").map(|v| v.cmp(&QuantityValue::ZERO)),
+            Some(std::cmp::Ordering::Greater)
+        );
     }
 
     #[test]
