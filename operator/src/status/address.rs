@@ -43,11 +43,7 @@ pub(super) fn url(target: &Target<'_>, observed: &Observed) -> Option<String> {
     let first_port = service_ports(service).first();
     let in_cluster = || http_url(&target.dns(), first_port.map(|p| p.port));
     let url = match target.spec.visibility.type_ {
-        VisibilityType::ExternalName => {
-            let live = service.spec.as_ref().and_then(|s| s.external_name.clone());
-            live.or_else(|| target.spec.visibility.external_name.clone())
-                .unwrap_or_default()
-        }
+        VisibilityType::ExternalName => return external_name(target, service).map(str::to_owned),
         VisibilityType::Ingress => observed
             .ingress
             .as_ref()
@@ -66,6 +62,16 @@ pub(super) fn url(target: &Target<'_>, observed: &Observed) -> Option<String> {
         VisibilityType::Internal => in_cluster(),
     };
     Some(url)
+}
+
+/// The DNS name an ExternalName Service aliases: the live one, else the spec's.
+pub(super) fn external_name<'a>(target: &Target<'a>, service: &'a Service) -> Option<&'a str> {
+    let live = service
+        .spec
+        .as_ref()
+        .and_then(|s| s.external_name.as_deref());
+    live.or(target.spec.visibility.external_name.as_deref())
+        .filter(|name| !name.is_empty())
 }
 
 /// `status.loadBalancer.ingress`: each IP, else hostname.

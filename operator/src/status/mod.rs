@@ -291,8 +291,21 @@ struct Verdict {
     holds: bool,
     reason: String,
     message: String,
-    /// Set while this aspect converges by itself: the Reconciling reason and message.
-    converging: Option<(&'static str, String)>,
+    /// Set while this aspect converges by itself.
+    converging: Option<Converging>,
+}
+
+/// A Reconciling reason and message.
+type Converging = (&'static str, String);
+
+/// Several things converging at once: the first one's reason, every message.
+fn combine<'c>(items: impl IntoIterator<Item = &'c Converging>) -> Option<Converging> {
+    let items: Vec<&Converging> = items.into_iter().collect();
+    let (first_reason, _) = items.first()?;
+    Some((
+        first_reason,
+        join(items.iter().map(|(_, message)| message.as_str())),
+    ))
 }
 
 impl Verdict {
@@ -385,15 +398,8 @@ fn reconciling(stall: Option<&Stall>, aspects: &[&Verdict]) -> Verdict {
             "cannot progress until the spec or the cluster changes; see Stalled",
         );
     }
-    let converging: Vec<&(&'static str, String)> = aspects
-        .iter()
-        .filter_map(|a| a.converging.as_ref())
-        .collect();
-    if let Some((first_reason, _)) = converging.first() {
-        return Verdict::holds(
-            first_reason,
-            join(converging.iter().map(|(_, message)| message.as_str())),
-        );
+    if let Some((reason, message)) = combine(aspects.iter().filter_map(|a| a.converging.as_ref())) {
+        return Verdict::holds(reason, message);
     }
     match aspects.iter().find(|a| !a.holds) {
         Some(failing) => Verdict::fails(
@@ -530,16 +536,11 @@ fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) 
     };
     let visibility = &target.spec.visibility;
     if visibility.type_ == VisibilityType::ExternalName {
-        let external_name = service
-            .spec
-            .as_ref()
-            .and_then(|s| s.external_name.as_deref())
-            .or(visibility.external_name.as_deref())
-            .unwrap_or_default();
-        return Verdict::holds(
-            reason::SERVICE_READY,
-            format!("Service {name} is an alias for {external_name}"),
-        );
+        let message = match address::external_name(target, service) {
+            Some(external_name) => format!("Service {name} is an alias for {external_name}"),
+            None => format!("Service {name} exists (no externalName set)"),
+        };
+        return Verdict::holds(reason::SERVICE_READY, message);
     }
     if target.spec.headless == Some(true) && observed.headless_service.is_none() {
         return missing(
@@ -581,7 +582,7 @@ fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) 
 fn assess_storage(target: &Target<'_>, observed: &Observed) -> Verdict {
     let mut bound = Vec::new();
     let mut problems: Vec<(&str, String)> = Vec::new();
-    let mut converging: Vec<(&'static str, String)> = Vec::new();
+    let mut converging: Vec<Converging> = Vec::new();
     for volume in &target.spec.storage {
         let pvc = pvc_name(target.name, &volume.name);
         let phase = observed
@@ -631,11 +632,8 @@ fn assess_storage(target: &Target<'_>, observed: &Observed) -> Verdict {
         worst,
         join(problems.iter().map(|(_, message)| message.as_str())),
     );
-    match converging.first() {
-        Some((first_reason, _)) => verdict.converging(
-            first_reason,
-            join(converging.iter().map(|(_, message)| message.as_str())),
-        ),
+    match combine(&converging) {
+        Some((reason, message)) => verdict.converging(reason, message),
         None => verdict,
     }
 }
