@@ -17,7 +17,11 @@ use crate::parse::parse_exposures;
 use crate::validate::{validate, FieldError};
 
 #[derive(Parser, Debug)]
-#[command(name = "exposure-operator", version, about = "One Exposure in, a Deployment, Services, Ingress, PVCs, ResourceQuota and StorageClass out")]
+#[command(
+    name = "exposure-operator",
+    version,
+    about = "One Exposure in, a Deployment, Services, Ingress, PVCs, ResourceQuota and StorageClass out"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -123,7 +127,12 @@ pub fn render_text(text: &str, source: &str, cluster: &ClusterInfo) -> Result<St
             }
         };
         match validate(&exposure, cluster) {
-            Err(errors) => problems.extend(report(source, doc.index, Some(&exposure.name_any()), &errors)),
+            Err(errors) => problems.extend(report(
+                source,
+                doc.index,
+                Some(&exposure.name_any()),
+                &errors,
+            )),
             Ok(valid) => {
                 for child in desired_children(&build(&valid, cluster)) {
                     match serde_yaml::to_string(&child.object) {
@@ -131,7 +140,11 @@ pub fn render_text(text: &str, source: &str, cluster: &ClusterInfo) -> Result<St
                             out.push_str("---\n");
                             out.push_str(&yaml);
                         }
-                        Err(e) => problems.push(format!("{source}: cannot print {} {}: {e}", child.kind.as_str(), child.name)),
+                        Err(e) => problems.push(format!(
+                            "{source}: cannot print {} {}: {e}",
+                            child.kind.as_str(),
+                            child.name
+                        )),
                     }
                 }
             }
@@ -154,7 +167,10 @@ pub async fn main(cli: Cli) -> i32 {
             }
             Err(e) => fail(&e.to_string()),
         },
-        Command::Validate { file, kubernetes_version } => {
+        Command::Validate {
+            file,
+            kubernetes_version,
+        } => {
             let cluster = kubernetes_version.map(ClusterInfo::new).unwrap_or_default();
             let source = file.display().to_string();
             match read_input(&file) {
@@ -174,7 +190,10 @@ pub async fn main(cli: Cli) -> i32 {
                 },
             }
         }
-        Command::Render { file, kubernetes_version } => {
+        Command::Render {
+            file,
+            kubernetes_version,
+        } => {
             let cluster = kubernetes_version.map(ClusterInfo::new).unwrap_or_default();
             let source = file.display().to_string();
             match read_input(&file) {
@@ -206,9 +225,12 @@ fn fail(message: &str) -> i32 {
 }
 
 fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,kube_runtime::controller=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,kube_runtime::controller=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -233,11 +255,18 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
         instance,
     };
-    let client = kube::Client::try_default().await.map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
+    let client = kube::Client::try_default()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
     let metrics = Arc::new(Metrics::default());
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on --metrics-addr {}: {e}", config.metrics_addr))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on --metrics-addr {}: {e}",
+                config.metrics_addr
+            )
+        })?;
     tokio::spawn(controller::http::serve(listener, metrics.clone()));
 
     if args.install_crd {
@@ -248,25 +277,40 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     tracing::info!(kubernetes = %cluster.version, namespaces = ?config.namespaces, "starting exposure-operator");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut stopped = stop_rx.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
-        tracing::info!("shutting down");
+        tracing::info!("shutting down: finishing running reconciles");
         let _ = stop_tx.send(true);
     });
-    controller::run(client, config, cluster, metrics, stop_rx).await
+    // Reconciles in flight get a grace period; then we exit regardless (the kubelet's
+    // terminationGracePeriodSeconds is the hard limit anyway).
+    tokio::select! {
+        result = controller::run(client, config, cluster, metrics, stop_rx) => result,
+        _ = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => {
+            tracing::warn!("reconciles still running after {SHUTDOWN_GRACE:?}; exiting");
+            Ok(())
+        }
+    }
 }
+
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -56,12 +56,16 @@ pub async fn plan(
         };
         if let Some(live) = &live {
             let meta: kube::api::ObjectMeta =
-                serde_json::from_value(live.get("metadata").cloned().unwrap_or_default()).unwrap_or_default();
+                serde_json::from_value(live.get("metadata").cloned().unwrap_or_default())
+                    .unwrap_or_default();
             let ours = match child.kind {
-                ChildKind::StorageClass => ownership::cluster_labelled_for(&meta, namespace, exposure),
+                ChildKind::StorageClass => {
+                    ownership::cluster_labelled_for(&meta, namespace, exposure)
+                }
                 // A PVC released by an Exposure of this name is adopted again, as it is.
                 ChildKind::PersistentVolumeClaim => {
-                    ownership::labelled_for(&meta, exposure) || ownership::retained_from(&meta, exposure)
+                    ownership::labelled_for(&meta, exposure)
+                        || ownership::retained_from(&meta, exposure)
                 }
                 _ => ownership::labelled_for(&meta, exposure),
             };
@@ -74,12 +78,21 @@ pub async fn plan(
     Ok((planned, conflicts))
 }
 
-fn foreign_message(kind: ChildKind, namespace: &str, name: &str, meta: &kube::api::ObjectMeta) -> String {
+fn foreign_message(
+    kind: ChildKind,
+    namespace: &str,
+    name: &str,
+    meta: &kube::api::ObjectMeta,
+) -> String {
     let whose = match meta.labels.as_ref().and_then(|l| l.get(labels::NAME)) {
         Some(other) => format!("it belongs to Exposure {other}"),
         None => format!("it has no {} label of this Exposure", labels::NAME),
     };
-    let place = if kind.namespaced() { format!("{namespace}/{name}") } else { name.to_string() };
+    let place = if kind.namespaced() {
+        format!("{namespace}/{name}")
+    } else {
+        name.to_string()
+    };
     format!("{} {place} already exists and is not managed by this Exposure ({whose}); rename or delete it", kind.as_str())
 }
 
@@ -95,38 +108,66 @@ pub async fn apply(ctx: &Context, namespace: &str, planned: &Planned) -> Result<
     let api = dynamic_api(ctx, planned.child.kind, namespace);
     let params = PatchParams::apply(labels::MANAGER).force();
     let name = &planned.child.name;
-    ctx.metrics.count_write(planned.child.kind.as_str(), "apply");
+    ctx.metrics
+        .count_write(planned.child.kind.as_str(), "apply");
     match api.patch(name, &params, &Patch::Apply(&desired)).await {
         Ok(_) => {}
         // A Service cannot change between ExternalName and the other types in place (clusterIP
         // and nodePorts allocated for one type are invalid for the other): recreate it.
         Err(kube::Error::Api(e)) if e.code == 422 && needs_recreate(planned) => {
             tracing::info!(%name, reason = %e.message, "recreating Service whose type cannot change in place");
-            delete(ctx, planned.child.kind, namespace, name, uid_of(planned.live.as_ref())).await?;
-            ctx.metrics.count_write(planned.child.kind.as_str(), "apply");
+            delete(
+                ctx,
+                planned.child.kind,
+                namespace,
+                name,
+                uid_of(planned.live.as_ref()),
+            )
+            .await?;
+            ctx.metrics
+                .count_write(planned.child.kind.as_str(), "apply");
             api.patch(name, &params, &Patch::Apply(&desired)).await?;
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(if planned.live.is_some() { Applied::Updated } else { Applied::Created })
+    Ok(if planned.live.is_some() {
+        Applied::Updated
+    } else {
+        Applied::Created
+    })
 }
 
 fn needs_recreate(planned: &Planned) -> bool {
-    let type_of = |v: Option<&Value>| v.and_then(|v| v.pointer("/spec/type")).and_then(Value::as_str).map(str::to_owned);
+    let type_of = |v: Option<&Value>| {
+        v.and_then(|v| v.pointer("/spec/type"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     planned.child.kind == ChildKind::Service
         && planned.live.is_some()
         && type_of(planned.live.as_ref()) != type_of(Some(&planned.child.object))
 }
 
 fn uid_of(v: Option<&Value>) -> Option<String> {
-    v.and_then(|v| v.pointer("/metadata/uid")).and_then(Value::as_str).map(str::to_owned)
+    v.and_then(|v| v.pointer("/metadata/uid"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 /// Deletes a child, only the exact object we looked at (uid precondition).
-pub async fn delete(ctx: &Context, kind: ChildKind, namespace: &str, name: &str, uid: Option<String>) -> Result<(), Error> {
+pub async fn delete(
+    ctx: &Context,
+    kind: ChildKind,
+    namespace: &str,
+    name: &str,
+    uid: Option<String>,
+) -> Result<(), Error> {
     let api = dynamic_api(ctx, kind, namespace);
     let params = DeleteParams {
-        preconditions: uid.map(|uid| Preconditions { uid: Some(uid), resource_version: None }),
+        preconditions: uid.map(|uid| Preconditions {
+            uid: Some(uid),
+            resource_version: None,
+        }),
         propagation_policy: Some(kube::api::PropagationPolicy::Background),
         ..Default::default()
     };
@@ -149,14 +190,20 @@ pub async fn prune(
 ) -> Result<Vec<(ChildKind, String)>, Error> {
     let mut deleted = Vec::new();
     for kind in ChildKind::ALL {
-        if matches!(kind, ChildKind::PersistentVolumeClaim | ChildKind::StorageClass) {
+        if matches!(
+            kind,
+            ChildKind::PersistentVolumeClaim | ChildKind::StorageClass
+        ) {
             continue;
         }
         for live in ctx.labelled_children(kind, namespace, exposure) {
             let meta: kube::api::ObjectMeta =
-                serde_json::from_value(live.get("metadata").cloned().unwrap_or_default()).unwrap_or_default();
+                serde_json::from_value(live.get("metadata").cloned().unwrap_or_default())
+                    .unwrap_or_default();
             let name = meta.name.clone().unwrap_or_default();
-            let still_desired = desired.iter().any(|p| p.child.kind == kind && p.child.name == name);
+            let still_desired = desired
+                .iter()
+                .any(|p| p.child.kind == kind && p.child.name == name);
             // Endpoints written by the endpoints controller copy our Service labels but have no
             // ownerReference: only what we control is ours to delete.
             if still_desired || !ownership::controlled_by(&meta, uid) {

@@ -56,7 +56,10 @@ impl ChildKind {
             Self::Endpoints => ("", "v1", "endpoints"),
             Self::Ingress => ("networking.k8s.io", "v1", "ingresses"),
         };
-        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, self.as_str()), plural)
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(group, version, self.as_str()),
+            plural,
+        )
     }
 }
 
@@ -71,8 +74,16 @@ pub struct DesiredChild {
 /// Flattens `Children` in apply order. Destructured without `..`: a new child type must be
 /// handled here or the build fails.
 pub fn desired_children(children: &Children) -> Vec<DesiredChild> {
-    let Children { storage_classes, pvcs, resource_quota, deployment, service, headless_service, endpoints, ingress } =
-        children;
+    let Children {
+        storage_classes,
+        pvcs,
+        resource_quota,
+        deployment,
+        service,
+        headless_service,
+        endpoints,
+        ingress,
+    } = children;
     let mut out = Vec::new();
     push_all(&mut out, ChildKind::StorageClass, storage_classes);
     push_all(&mut out, ChildKind::PersistentVolumeClaim, pvcs);
@@ -85,10 +96,20 @@ pub fn desired_children(children: &Children) -> Vec<DesiredChild> {
     out
 }
 
-fn push_all<'a, T: Serialize + 'a>(out: &mut Vec<DesiredChild>, kind: ChildKind, items: impl IntoIterator<Item = &'a T>) {
+fn push_all<'a, T: Serialize + 'a>(
+    out: &mut Vec<DesiredChild>,
+    kind: ChildKind,
+    items: impl IntoIterator<Item = &'a T>,
+) {
     for item in items {
-        let Ok(object) = serde_json::to_value(item) else { continue };
-        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let Ok(object) = serde_json::to_value(item) else {
+            continue;
+        };
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         out.push(DesiredChild { kind, name, object });
     }
 }

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use exposure_crd::Exposure;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service};
+use k8s_openapi::api::core::v1::{
+    Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service,
+};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::runtime::events::Recorder;
@@ -65,7 +67,9 @@ impl Context {
             if let Some(ns) = namespace {
                 key = key.within(ns);
             }
-            store.get(&key).and_then(|o| serde_json::to_value(o.as_ref()).ok())
+            store
+                .get(&key)
+                .and_then(|o| serde_json::to_value(o.as_ref()).ok())
         }
         let ns = Some(namespace);
         match kind {
@@ -85,16 +89,24 @@ impl Context {
         where
             K: Resource<DynamicType = ()> + Clone + serde::Serialize + 'static,
         {
-            store.state().iter().filter(|o| keep(o)).filter_map(|o| serde_json::to_value(o.as_ref()).ok()).collect()
+            store
+                .state()
+                .iter()
+                .filter(|o| keep(o))
+                .filter_map(|o| serde_json::to_value(o.as_ref()).ok())
+                .collect()
         }
         let in_scope = |meta: &kube::api::ObjectMeta| {
-            meta.namespace.as_deref() == Some(namespace) && super::ownership::labelled_for(meta, name)
+            meta.namespace.as_deref() == Some(namespace)
+                && super::ownership::labelled_for(meta, name)
         };
         match kind {
             ChildKind::StorageClass => select(&self.cluster_stores.storage_classes, |o| {
                 super::ownership::cluster_labelled_for(&o.metadata, namespace, name)
             }),
-            ChildKind::PersistentVolumeClaim => select(&self.stores.pvcs, |o| in_scope(&o.metadata)),
+            ChildKind::PersistentVolumeClaim => {
+                select(&self.stores.pvcs, |o| in_scope(&o.metadata))
+            }
             ChildKind::ResourceQuota => select(&self.stores.quotas, |o| in_scope(&o.metadata)),
             ChildKind::Deployment => select(&self.stores.deployments, |o| in_scope(&o.metadata)),
             ChildKind::Service => select(&self.stores.services, |o| in_scope(&o.metadata)),

@@ -41,10 +41,18 @@ async fn answer(mut stream: TcpStream, metrics: &Metrics) -> std::io::Result<()>
 
 fn route(path: &str, metrics: &Metrics) -> (&'static str, &'static str, String) {
     match path.split('?').next().unwrap_or(path) {
-        "/metrics" => ("200 OK", "application/openmetrics-text; version=1.0.0; charset=utf-8", metrics.render()),
+        "/metrics" => (
+            "200 OK",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            metrics.render(),
+        ),
         "/healthz" => ("200 OK", "text/plain", "ok\n".to_string()),
         "/readyz" if metrics.is_ready() => ("200 OK", "text/plain", "ready\n".to_string()),
-        "/readyz" => ("503 Service Unavailable", "text/plain", "caches not synced\n".to_string()),
+        "/readyz" => (
+            "503 Service Unavailable",
+            "text/plain",
+            "caches not synced\n".to_string(),
+        ),
         _ => ("404 Not Found", "text/plain", "not found\n".to_string()),
     }
 }
@@ -61,6 +69,8 @@ mod tests {
         assert_eq!(route("/readyz", &m).0, "200 OK");
         assert_eq!(route("/healthz", &m).0, "200 OK");
         assert_eq!(route("/nope", &m).0, "404 Not Found");
-        assert!(route("/metrics", &m).2.contains("exposure_reconciles_total"));
+        assert!(route("/metrics", &m)
+            .2
+            .contains("exposure_reconciles_total"));
     }
 }

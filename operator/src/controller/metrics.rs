@@ -45,9 +45,17 @@ impl Default for Metrics {
         let reconciles = Counter::default();
         registry.register("reconciles", "Reconciles run", reconciles.clone());
         let reconcile_errors = Family::<ErrorLabels, Counter>::default();
-        registry.register("reconcile_errors", "Failed reconciles by error kind", reconcile_errors.clone());
+        registry.register(
+            "reconcile_errors",
+            "Failed reconciles by error kind",
+            reconcile_errors.clone(),
+        );
         let reconcile_duration = Histogram::new(exponential_buckets(0.005, 2.0, 14));
-        registry.register("reconcile_duration_seconds", "Duration of one reconcile", reconcile_duration.clone());
+        registry.register(
+            "reconcile_duration_seconds",
+            "Duration of one reconcile",
+            reconcile_duration.clone(),
+        );
         let api_writes = Family::<WriteLabels, Counter>::default();
         registry.register(
             "api_writes",
@@ -55,9 +63,17 @@ impl Default for Metrics {
             api_writes.clone(),
         );
         let exposures = Family::<ReadyLabels, Gauge>::default();
-        registry.register("managed_exposures", "Exposures watched, by Ready condition status", exposures.clone());
+        registry.register(
+            "managed_exposures",
+            "Exposures watched, by Ready condition status",
+            exposures.clone(),
+        );
         let leader = Gauge::default();
-        registry.register("leader", "1 while this instance holds the leader lease", leader.clone());
+        registry.register(
+            "leader",
+            "1 while this instance holds the leader lease",
+            leader.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -73,15 +89,28 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn count_write(&self, kind: &str, verb: &str) {
-        self.api_writes.get_or_create(&WriteLabels { kind: kind.to_string(), verb: verb.to_string() }).inc();
+        self.api_writes
+            .get_or_create(&WriteLabels {
+                kind: kind.to_string(),
+                verb: verb.to_string(),
+            })
+            .inc();
     }
 
     pub fn count_error(&self, kind: &str) {
-        self.reconcile_errors.get_or_create(&ErrorLabels { error: kind.to_string() }).inc();
+        self.reconcile_errors
+            .get_or_create(&ErrorLabels {
+                error: kind.to_string(),
+            })
+            .inc();
     }
 
     pub fn set_exposures(&self, ready: &str, count: i64) {
-        self.exposures.get_or_create(&ReadyLabels { ready: ready.to_string() }).set(count);
+        self.exposures
+            .get_or_create(&ReadyLabels {
+                ready: ready.to_string(),
+            })
+            .set(count);
     }
 
     pub fn is_ready(&self) -> bool {
@@ -113,7 +142,13 @@ mod tests {
         m.count_write("Deployment", "apply");
         m.count_error("kube");
         let text = m.render();
-        assert!(text.contains(r#"exposure_api_writes_total{kind="Deployment",verb="apply"} 2"#), "{text}");
-        assert!(text.contains(r#"exposure_reconcile_errors_total{error="kube"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"exposure_api_writes_total{kind="Deployment",verb="apply"} 2"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"exposure_reconcile_errors_total{error="kube"} 1"#),
+            "{text}"
+        );
     }
 }

@@ -15,9 +15,11 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use exposure_crd::{labels, Exposure};
-use futures::{Stream, StreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service};
+use k8s_openapi::api::core::v1::{
+    Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service,
+};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{ListParams, Patch, PatchParams};
@@ -66,8 +68,13 @@ pub async fn cluster_info(client: &Client, config: &OperatorConfig) -> anyhow::R
         return Ok(ClusterInfo::new(v));
     }
     let info = client.apiserver_version().await?;
-    let version = KubeVersion::from_server(&info.major, &info.minor)
-        .ok_or_else(|| anyhow::anyhow!("cannot read the API server version {}.{}", info.major, info.minor))?;
+    let version = KubeVersion::from_server(&info.major, &info.minor).ok_or_else(|| {
+        anyhow::anyhow!(
+            "cannot read the API server version {}.{}",
+            info.major,
+            info.minor
+        )
+    })?;
     Ok(ClusterInfo::new(version))
 }
 
@@ -93,16 +100,30 @@ pub async fn install_crd(client: &Client) -> anyhow::Result<()> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let crd = exposure_crd::crd();
     let name = crd.metadata.name.clone().unwrap_or_default();
-    api.patch(&name, &PatchParams::apply(labels::MANAGER).force(), &Patch::Apply(&crd)).await?;
+    api.patch(
+        &name,
+        &PatchParams::apply(labels::MANAGER).force(),
+        &Patch::Apply(&crd),
+    )
+    .await?;
     // Wait until the API serves the new type.
     for _ in 0..50 {
-        let established = api.get(&name).await?.status.and_then(|s| s.conditions).unwrap_or_default().iter().any(|c| c.type_ == "Established" && c.status == "True");
+        let established = api
+            .get(&name)
+            .await?
+            .status
+            .and_then(|s| s.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Established" && c.status == "True");
         if established {
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    Err(anyhow::anyhow!("CRD {name} was applied but did not become Established"))
+    Err(anyhow::anyhow!(
+        "CRD {name} was applied but did not become Established"
+    ))
 }
 
 fn scoped_api<K>(client: &Client, namespace: Option<&str>) -> Api<K>
@@ -117,12 +138,23 @@ where
 
 /// A reflector over `api` with `cfg`: the store, and the stream of touched objects that keeps
 /// it current and triggers reconciles.
-fn reflect<K>(api: Api<K>, cfg: watcher::Config) -> (Store<K>, impl Stream<Item = Result<K, watcher::Error>> + Send + 'static)
+fn reflect<K>(
+    api: Api<K>,
+    cfg: watcher::Config,
+) -> (
+    Store<K>,
+    impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
+)
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (store, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, cfg)).default_backoff().touched_objects();
+    let stream = reflector::reflector(writer, watcher(api, cfg))
+        .default_backoff()
+        .touched_objects()
+        .inspect_err(
+            |e| tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying"),
+        );
     (store, stream)
 }
 
@@ -135,15 +167,33 @@ fn to_exposure<K: Resource>(obj: K) -> Option<ObjectRef<Exposure>> {
 
 /// Runs until `shutdown` fires: one controller per watch scope (all namespaces, or each
 /// `--namespace`), sharing the cluster-wide caches.
-pub async fn run(client: Client, config: OperatorConfig, cluster: ClusterInfo, metrics: Arc<Metrics>, shutdown: watch::Receiver<bool>) -> anyhow::Result<()> {
-    let scopes: Vec<Option<String>> =
-        if config.namespaces.is_empty() { vec![None] } else { config.namespaces.iter().cloned().map(Some).collect() };
+pub async fn run(
+    client: Client,
+    config: OperatorConfig,
+    cluster: ClusterInfo,
+    metrics: Arc<Metrics>,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
+        vec![None]
+    } else {
+        config.namespaces.iter().cloned().map(Some).collect()
+    };
     let managed = watcher::Config::default().labels(&managed_selector());
 
-    let (storage_classes, sc_stream) = reflect(Api::<StorageClass>::all(client.clone()), managed.clone());
-    let (persistent_volumes, pv_stream) = reflect(Api::<PersistentVolume>::all(client.clone()), watcher::Config::default());
-    let (nodes, node_stream) = reflect(Api::<Node>::all(client.clone()), watcher::Config::default());
-    let cluster_stores = ClusterStores { storage_classes, persistent_volumes: persistent_volumes.clone(), nodes: Some(nodes.clone()) };
+    let (storage_classes, sc_stream) =
+        reflect(Api::<StorageClass>::all(client.clone()), managed.clone());
+    let (persistent_volumes, pv_stream) = reflect(
+        Api::<PersistentVolume>::all(client.clone()),
+        watcher::Config::default(),
+    );
+    let (nodes, node_stream) =
+        reflect(Api::<Node>::all(client.clone()), watcher::Config::default());
+    let cluster_stores = ClusterStores {
+        storage_classes,
+        persistent_volumes: persistent_volumes.clone(),
+        nodes: Some(nodes.clone()),
+    };
     // PVs and Nodes only feed status and the sweep; keep their reflectors running.
     tokio::spawn(pv_stream.for_each(|_| async {}));
     tokio::spawn(node_stream.for_each(|_| async {}));
@@ -158,17 +208,26 @@ pub async fn run(client: Client, config: OperatorConfig, cluster: ClusterInfo, m
     for namespace in scopes {
         let ns = namespace.as_deref();
         let (exposures, exposure_writer) = reflector::store();
-        let exposure_stream =
-            reflector::reflector(exposure_writer, watcher(scoped_api::<Exposure>(&client, ns), watcher::Config::default()))
-                .default_backoff()
-                .applied_objects()
-                .boxed();
+        let exposure_stream = reflector::reflector(
+            exposure_writer,
+            watcher(
+                scoped_api::<Exposure>(&client, ns),
+                watcher::Config::default(),
+            ),
+        )
+        .default_backoff()
+        .applied_objects()
+        .boxed();
         let mut triggers = Vec::new();
         macro_rules! child {
             ($t:ty, $cfg:expr) => {{
                 let (store, stream) = reflect(scoped_api::<$t>(&client, ns), $cfg);
                 // Watch errors are retried by the backoff; a trigger only needs the mapped object.
-                triggers.push(stream.filter_map(|r| async move { r.ok().and_then(to_exposure) }).boxed());
+                triggers.push(
+                    stream
+                        .filter_map(|r| async move { r.ok().and_then(to_exposure) })
+                        .boxed(),
+                );
                 store
             }};
         }
@@ -182,18 +241,32 @@ pub async fn run(client: Client, config: OperatorConfig, cluster: ClusterInfo, m
             pvcs: child!(PersistentVolumeClaim, managed.clone()),
             pods: child!(Pod, watcher::Config::default().labels(labels::NAME)),
         };
-        scoped.push(Scope { namespace, stores, triggers, exposure_stream });
+        scoped.push(Scope {
+            namespace,
+            stores,
+            triggers,
+            exposure_stream,
+        });
     }
-    let all_exposures: Vec<Store<Exposure>> = scoped.iter().map(|s| s.stores.exposures.clone()).collect();
+    let all_exposures: Vec<Store<Exposure>> =
+        scoped.iter().map(|s| s.stores.exposures.clone()).collect();
 
     let recorder = Recorder::new(
         client.clone(),
-        Reporter { controller: labels::MANAGER.to_string(), instance: Some(config.instance.clone()) },
+        Reporter {
+            controller: labels::MANAGER.to_string(),
+            instance: Some(config.instance.clone()),
+        },
     );
     tokio::spawn(sc_stream.for_each(|_| async {}));
     let mut tasks = Vec::new();
     for scope in scoped {
-        let Scope { namespace, stores, triggers, exposure_stream } = scope;
+        let Scope {
+            namespace,
+            stores,
+            triggers,
+            exposure_stream,
+        } = scope;
         let ctx = Arc::new(Context {
             client: client.clone(),
             config: config.clone(),
@@ -209,11 +282,14 @@ pub async fn run(client: Client, config: OperatorConfig, cluster: ClusterInfo, m
             .with_config(ControllerConfig::default().concurrency(config.concurrency));
         controller = controller.reconcile_on(futures::stream::select_all(triggers));
         // StorageClasses are cluster-scoped: each scope triggers on those of its namespaces.
-        let sc_trigger = watcher(Api::<StorageClass>::all(client.clone()), managed.clone()).default_backoff().touched_objects();
+        let sc_trigger = watcher(Api::<StorageClass>::all(client.clone()), managed.clone())
+            .default_backoff()
+            .touched_objects();
         controller = controller.watches_stream(sc_trigger, move |sc: StorageClass| {
             let l = sc.metadata.labels.as_ref()?;
             let (ns, name) = (l.get(labels::NAMESPACE)?, l.get(labels::NAME)?);
-            (namespace.is_none() || namespace.as_deref() == Some(ns.as_str())).then(|| ObjectRef::new(name).within(ns))
+            (namespace.is_none() || namespace.as_deref() == Some(ns.as_str()))
+                .then(|| ObjectRef::new(name).within(ns))
         });
         let mut stop = shutdown.clone();
         let controller = controller.graceful_shutdown_on(async move {
@@ -238,9 +314,9 @@ pub async fn run(client: Client, config: OperatorConfig, cluster: ClusterInfo, m
     let all_stores = all_exposures.clone();
     tokio::spawn(async move {
         for s in &all_stores {
-            let _ = s.wait_until_ready().await;
+            synced(s).await;
         }
-        let _ = persistent_volumes.wait_until_ready().await;
+        synced(&persistent_volumes).await;
         ready_metrics.set_ready(true);
         tracing::info!("caches synced; reconciling");
     });
@@ -251,14 +327,32 @@ pub async fn run(client: Client, config: OperatorConfig, cluster: ClusterInfo, m
     Ok(())
 }
 
+/// Waits until the store holds its initial list. A waiter may miss the one wake-up when several
+/// wait on the same store, so each try is bounded and repeated (a fresh call returns at once
+/// once the store is ready).
+async fn synced<K>(store: &Store<K>)
+where
+    K: kube::runtime::reflector::Lookup + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    while tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        store.wait_until_ready(),
+    )
+    .await
+    .is_err()
+    {}
+}
+
 async fn sweep_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
+    // Never sweep from half-filled caches: a missing Exposure would look deleted.
     let s = &ctx.stores;
-    let _ = s.exposures.wait_until_ready().await;
-    let _ = s.pvcs.wait_until_ready().await;
-    let _ = ctx.cluster_stores.storage_classes.wait_until_ready().await;
-    let _ = ctx.cluster_stores.persistent_volumes.wait_until_ready().await;
+    synced(&s.exposures).await;
+    synced(&s.pvcs).await;
+    synced(&ctx.cluster_stores.storage_classes).await;
+    synced(&ctx.cluster_stores.persistent_volumes).await;
     for other in &ctx.all_exposures {
-        let _ = other.wait_until_ready().await;
+        synced(other).await;
     }
     loop {
         if let Err(e) = storage::sweep(&ctx).await {

@@ -15,17 +15,29 @@ pub fn labelled_for(meta: &ObjectMeta, name: &str) -> bool {
 /// A cluster-scoped child (StorageClass) labelled for the Exposure `namespace/name`.
 pub fn cluster_labelled_for(meta: &ObjectMeta, namespace: &str, name: &str) -> bool {
     labelled_for(meta, name)
-        && meta.labels.as_ref().and_then(|l| l.get(labels::NAMESPACE)).map(String::as_str) == Some(namespace)
+        && meta
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(labels::NAMESPACE))
+            .map(String::as_str)
+            == Some(namespace)
 }
 
 /// A PVC released (reclaim Retain) by the Exposure `name` of its namespace.
 pub fn retained_from(meta: &ObjectMeta, name: &str) -> bool {
-    meta.labels.as_ref().and_then(|l| l.get(labels::RETAINED_FROM)).map(String::as_str) == Some(name)
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(labels::RETAINED_FROM))
+        .map(String::as_str)
+        == Some(name)
 }
 
 /// Has a controller ownerReference to the object with this uid.
 pub fn controlled_by(meta: &ObjectMeta, uid: &str) -> bool {
-    meta.owner_references.iter().flatten().any(|r| r.controller == Some(true) && r.uid == uid)
+    meta.owner_references
+        .iter()
+        .flatten()
+        .any(|r| r.controller == Some(true) && r.uid == uid)
 }
 
 /// Where the object carries our labels at all (for mapping watch events to an Exposure).
@@ -43,7 +55,12 @@ mod tests {
 
     fn meta(pairs: &[(&str, &str)]) -> ObjectMeta {
         ObjectMeta {
-            labels: Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>()),
+            labels: Some(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
             ..Default::default()
         }
     }
@@ -61,7 +78,11 @@ mod tests {
 
     #[test]
     fn cluster_children_also_need_the_namespace() {
-        let sc = meta(&[(labels::MANAGED_BY, labels::MANAGER), (labels::NAME, "web"), (labels::NAMESPACE, "shop")]);
+        let sc = meta(&[
+            (labels::MANAGED_BY, labels::MANAGER),
+            (labels::NAME, "web"),
+            (labels::NAMESPACE, "shop"),
+        ]);
         assert!(cluster_labelled_for(&sc, "shop", "web"));
         assert!(!cluster_labelled_for(&sc, "other", "web"));
     }

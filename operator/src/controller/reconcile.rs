@@ -26,12 +26,17 @@ use crate::validate::{validate, FieldError};
 pub const INVALID_SPEC: &str = "InvalidSpec";
 pub const UNSUPPORTED_BY_CLUSTER: &str = "UnsupportedByCluster";
 pub const RESOURCE_CONFLICT: &str = "ResourceConflict";
+pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
+/// Quota frees up without any event we watch: look again soon.
+const QUOTA_RECHECK: Duration = Duration::from_secs(30);
 
 pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Action, Error> {
     let started = Instant::now();
     ctx.metrics.reconciles.inc();
     let result = reconcile_exposure(&exposure, &ctx).await;
-    ctx.metrics.reconcile_duration.observe(started.elapsed().as_secs_f64());
+    ctx.metrics
+        .reconcile_duration
+        .observe(started.elapsed().as_secs_f64());
     if result.is_ok() {
         if let Ok(mut failures) = ctx.failures.lock() {
             failures.remove(&ObjectRef::from_obj(exposure.as_ref()));
@@ -45,19 +50,24 @@ pub fn error_policy(exposure: Arc<Exposure>, error: &Error, ctx: Arc<Context>) -
     ctx.metrics.count_error(error.kind());
     let attempts = match ctx.failures.lock() {
         Ok(mut failures) => {
-            let n = failures.entry(ObjectRef::from_obj(exposure.as_ref())).or_insert(0);
+            let n = failures
+                .entry(ObjectRef::from_obj(exposure.as_ref()))
+                .or_insert(0);
             *n = n.saturating_add(1);
             *n
         }
         Err(_) => 1,
     };
-    let delay = Duration::from_secs(5u64.saturating_mul(1 << attempts.min(6).saturating_sub(1))).min(Duration::from_secs(300));
+    let delay = Duration::from_secs(5u64.saturating_mul(1 << attempts.min(6).saturating_sub(1)))
+        .min(Duration::from_secs(300));
     tracing::warn!(exposure = %exposure.name_any(), namespace = ?exposure.namespace(), %error, attempts, ?delay, "reconcile failed");
     Action::requeue(delay)
 }
 
 async fn reconcile_exposure(exposure: &Exposure, ctx: &Context) -> Result<Action, Error> {
-    let namespace = exposure.namespace().ok_or(Error::MissingField("metadata.namespace"))?;
+    let namespace = exposure
+        .namespace()
+        .ok_or(Error::MissingField("metadata.namespace"))?;
     let name = exposure.name_any();
     let uid = exposure.uid().ok_or(Error::MissingField("metadata.uid"))?;
 
@@ -72,14 +82,21 @@ async fn reconcile_exposure(exposure: &Exposure, ctx: &Context) -> Result<Action
     match validate(exposure, &ctx.cluster) {
         Err(errors) => blockers = field_error_blockers(&errors),
         Ok(valid) => {
-            let others: Vec<Arc<Exposure>> = ctx.all_exposures.iter().flat_map(|s| s.state()).collect();
-            blockers.extend(cross_object_blockers(exposure, others.iter().map(Arc::as_ref)));
+            let others: Vec<Arc<Exposure>> =
+                ctx.all_exposures.iter().flat_map(|s| s.state()).collect();
+            blockers.extend(cross_object_blockers(
+                exposure,
+                others.iter().map(Arc::as_ref),
+            ));
             blockers.extend(storage::policy_blockers(ctx, exposure, &namespace));
             if blockers.is_empty() {
                 let children = build(&valid, &ctx.cluster);
                 let desired = desired_children(&children);
                 let (mut plan, foreign) = apply::plan(ctx, &namespace, &name, desired).await?;
-                blockers.extend(foreign.into_iter().map(|message| Blocker { reason: RESOURCE_CONFLICT.into(), message }));
+                blockers.extend(foreign.into_iter().map(|message| Blocker {
+                    reason: RESOURCE_CONFLICT.into(),
+                    message,
+                }));
                 if blockers.is_empty() {
                     blockers.extend(storage::prepare(ctx, exposure, &mut plan).await?);
                 }
@@ -88,23 +105,59 @@ async fn reconcile_exposure(exposure: &Exposure, ctx: &Context) -> Result<Action
                     for planned in &plan {
                         match apply::apply(ctx, &namespace, planned).await {
                             Ok(Applied::Unchanged) => {}
-                            Ok(done) => notes.push(child_event(done, planned.child.kind, &namespace, &planned.child.name)),
+                            Ok(done) => notes.push(child_event(
+                                done,
+                                planned.child.kind,
+                                &namespace,
+                                &planned.child.name,
+                            )),
                             // The API server refused what we built: only a spec change helps.
-                            Err(Error::Kube(kube::Error::Api(e))) if e.code == 422 => blockers.push(Blocker {
-                                reason: INVALID_SPEC.into(),
-                                message: format!("{} {}: {}", planned.child.kind.as_str(), planned.child.name, e.message),
-                            }),
+                            Err(Error::Kube(kube::Error::Api(e))) if e.code == 422 => blockers
+                                .push(Blocker {
+                                    reason: INVALID_SPEC.into(),
+                                    message: format!(
+                                        "{} {}: {}",
+                                        planned.child.kind.as_str(),
+                                        planned.child.name,
+                                        e.message
+                                    ),
+                                }),
+                            // Admission refused it for lack of quota: the cluster must change.
+                            Err(Error::Kube(kube::Error::Api(e)))
+                                if e.code == 403 && e.message.contains("exceeded quota") =>
+                            {
+                                blockers.push(Blocker {
+                                    reason: QUOTA_EXCEEDED.into(),
+                                    message: format!(
+                                        "{} {}: {}",
+                                        planned.child.kind.as_str(),
+                                        planned.child.name,
+                                        e.message
+                                    ),
+                                })
+                            }
                             Err(e) => return Err(e),
                         }
                     }
                     if blockers.is_empty() {
-                        for (kind, child) in apply::prune(ctx, &namespace, &name, &uid, &plan).await? {
-                            let mut ev = note(EventType::Normal, "Deleted", format!("Deleted {} {child}: no longer in the spec", kind.as_str()));
+                        for (kind, child) in
+                            apply::prune(ctx, &namespace, &name, &uid, &plan).await?
+                        {
+                            let mut ev = note(
+                                EventType::Normal,
+                                "Deleted",
+                                format!("Deleted {} {child}: no longer in the spec", kind.as_str()),
+                            );
                             ev.secondary = Some(child_reference(kind, &namespace, &child));
                             notes.push(ev);
                         }
-                        notes.extend(storage::release_undesired(ctx, exposure, &namespace, &plan).await?);
-                        if notes.iter().any(|n| n.reason == "Created" || n.reason == "Updated") {
+                        notes.extend(
+                            storage::release_undesired(ctx, exposure, &namespace, &plan).await?,
+                        );
+                        if notes
+                            .iter()
+                            .any(|n| n.reason == "Created" || n.reason == "Updated")
+                        {
                             notes.extend(storage::warnings(exposure));
                         }
                         applied = Some(children);
@@ -114,6 +167,11 @@ async fn reconcile_exposure(exposure: &Exposure, ctx: &Context) -> Result<Action
         }
     }
 
+    let requeue = if blockers.iter().any(|b| b.reason == QUOTA_EXCEEDED) {
+        QUOTA_RECHECK
+    } else {
+        ctx.config.resync
+    };
     let outcome = match &applied {
         Some(children) => Outcome::Applied(children),
         None => Outcome::Blocked(blockers),
@@ -127,22 +185,35 @@ async fn reconcile_exposure(exposure: &Exposure, ctx: &Context) -> Result<Action
     }
     publish(ctx, exposure, &notes).await;
     update_ready_gauge(ctx);
-    Ok(Action::requeue(ctx.config.resync))
+    Ok(Action::requeue(requeue))
 }
 
 fn field_error_blockers(errors: &[FieldError]) -> Vec<Blocker> {
     errors
         .iter()
         .map(|e| Blocker {
-            reason: if e.unsupported_by_cluster { UNSUPPORTED_BY_CLUSTER } else { INVALID_SPEC }.to_string(),
+            reason: if e.unsupported_by_cluster {
+                UNSUPPORTED_BY_CLUSTER
+            } else {
+                INVALID_SPEC
+            }
+            .to_string(),
             message: e.to_string(),
         })
         .collect()
 }
 
 fn child_event(done: Applied, kind: ChildKind, namespace: &str, name: &str) -> Event {
-    let verb = if done == Applied::Created { "Created" } else { "Updated" };
-    let mut ev = note(EventType::Normal, verb, format!("{verb} {} {name}", kind.as_str()));
+    let verb = if done == Applied::Created {
+        "Created"
+    } else {
+        "Updated"
+    };
+    let mut ev = note(
+        EventType::Normal,
+        verb,
+        format!("{verb} {} {name}", kind.as_str()),
+    );
     ev.secondary = Some(child_reference(kind, namespace, name));
     ev
 }
@@ -161,14 +232,23 @@ pub fn child_reference(kind: ChildKind, namespace: &str, name: &str) -> ObjectRe
 }
 
 pub fn note(type_: EventType, reason: &str, message: String) -> Event {
-    Event { type_, reason: reason.to_string(), note: Some(message), action: reason.to_string(), secondary: None }
+    Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(message),
+        action: reason.to_string(),
+        secondary: None,
+    }
 }
 
 /// A Warning when the Exposure becomes Stalled or its stall reason changes (not on every
 /// reconcile: no event spam).
 fn stall_event(old: Option<&ExposureStatus>, new: &ExposureStatus) -> Option<Event> {
     let stalled = |s: &ExposureStatus| -> Option<Condition> {
-        s.conditions.iter().find(|c| c.type_ == condition::STALLED && c.status == "True").cloned()
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == condition::STALLED && c.status == "True")
+            .cloned()
     };
     let now = stalled(new)?;
     let before = old.and_then(stalled);
@@ -176,7 +256,12 @@ fn stall_event(old: Option<&ExposureStatus>, new: &ExposureStatus) -> Option<Eve
         .then(|| note(EventType::Warning, &now.reason, now.message.clone()))
 }
 
-async fn write_status(ctx: &Context, namespace: &str, name: &str, status: &ExposureStatus) -> Result<(), Error> {
+async fn write_status(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    status: &ExposureStatus,
+) -> Result<(), Error> {
     let api: Api<Exposure> = Api::namespaced(ctx.client.clone(), namespace);
     let patch = json!({
         "apiVersion": format!("{}/{}", exposure_crd::GROUP, exposure_crd::VERSION),
@@ -184,7 +269,12 @@ async fn write_status(ctx: &Context, namespace: &str, name: &str, status: &Expos
         "status": status,
     });
     ctx.metrics.count_write("Exposure", "status");
-    api.patch_status(name, &PatchParams::apply(labels::MANAGER).force(), &Patch::Apply(&patch)).await?;
+    api.patch_status(
+        name,
+        &PatchParams::apply(labels::MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
     Ok(())
 }
 
@@ -202,7 +292,10 @@ fn update_ready_gauge(ctx: &Context) {
     let (mut ready, mut not_ready, mut unknown) = (0, 0, 0);
     for store in &ctx.all_exposures {
         for e in store.state() {
-            let cond = e.status.as_ref().and_then(|s| s.conditions.iter().find(|c| c.type_ == condition::READY));
+            let cond = e
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.iter().find(|c| c.type_ == condition::READY));
             match cond.map(|c| c.status.as_str()) {
                 Some("True") => ready += 1,
                 Some("False") => not_ready += 1,
@@ -217,27 +310,48 @@ fn update_ready_gauge(ctx: &Context) {
 
 /// Gathers the observed children from the caches. The only reads beyond the caches are the
 /// `ProvisioningFailed` events of Pending PVCs.
-async fn observe(ctx: &Context, exposure: &Exposure, namespace: &str, name: &str) -> Result<Observed, Error> {
+async fn observe(
+    ctx: &Context,
+    exposure: &Exposure,
+    namespace: &str,
+    name: &str,
+) -> Result<Observed, Error> {
     let key = |n: &str| (namespace.to_string(), n.to_string());
-    let find = |meta: &kube::api::ObjectMeta, n: &str| (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default()) == key(n);
+    let find = |meta: &kube::api::ObjectMeta, n: &str| {
+        (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        ) == key(n)
+    };
     let s = &ctx.stores;
     let headless = crate::build::headless_service_name(name);
     let pvcs: Vec<PersistentVolumeClaim> = s
         .pvcs
         .state()
         .iter()
-        .filter(|p| p.metadata.namespace.as_deref() == Some(namespace) && super::ownership::labelled_for(&p.metadata, name))
+        .filter(|p| {
+            p.metadata.namespace.as_deref() == Some(namespace)
+                && super::ownership::labelled_for(&p.metadata, name)
+        })
         .map(|p| p.as_ref().clone())
         .collect();
     let mut provisioning_failures = std::collections::BTreeMap::new();
-    for pvc in pvcs.iter().filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending")) {
+    for pvc in pvcs
+        .iter()
+        .filter(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Pending"))
+    {
         let pvc_name = pvc.name_any();
         if let Some(message) = newest_provisioning_failure(ctx, namespace, &pvc_name).await? {
             provisioning_failures.insert(pvc_name, message);
         }
     }
     Ok(Observed {
-        deployment: s.deployments.state().iter().find(|d| find(&d.metadata, name)).map(|d| d.as_ref().clone()),
+        deployment: s
+            .deployments
+            .state()
+            .iter()
+            .find(|d| find(&d.metadata, name))
+            .map(|d| d.as_ref().clone()),
         pods: s
             .pods
             .state()
@@ -248,10 +362,30 @@ async fn observe(ctx: &Context, exposure: &Exposure, namespace: &str, name: &str
             })
             .map(|p| p.as_ref().clone())
             .collect(),
-        service: s.services.state().iter().find(|x| find(&x.metadata, name)).map(|x| x.as_ref().clone()),
-        headless_service: s.services.state().iter().find(|x| find(&x.metadata, &headless)).map(|x| x.as_ref().clone()),
-        endpoints: s.endpoints.state().iter().find(|x| find(&x.metadata, name)).map(|x| x.as_ref().clone()),
-        ingress: s.ingresses.state().iter().find(|x| find(&x.metadata, name)).map(|x| x.as_ref().clone()),
+        service: s
+            .services
+            .state()
+            .iter()
+            .find(|x| find(&x.metadata, name))
+            .map(|x| x.as_ref().clone()),
+        headless_service: s
+            .services
+            .state()
+            .iter()
+            .find(|x| find(&x.metadata, &headless))
+            .map(|x| x.as_ref().clone()),
+        endpoints: s
+            .endpoints
+            .state()
+            .iter()
+            .find(|x| find(&x.metadata, name))
+            .map(|x| x.as_ref().clone()),
+        ingress: s
+            .ingresses
+            .state()
+            .iter()
+            .find(|x| find(&x.metadata, name))
+            .map(|x| x.as_ref().clone()),
         pvcs,
         provisioning_failures,
         retained_volumes: storage::retained_volumes(ctx, exposure, namespace),
@@ -259,14 +393,21 @@ async fn observe(ctx: &Context, exposure: &Exposure, namespace: &str, name: &str
     })
 }
 
-async fn newest_provisioning_failure(ctx: &Context, namespace: &str, pvc: &str) -> Result<Option<String>, Error> {
+async fn newest_provisioning_failure(
+    ctx: &Context,
+    namespace: &str,
+    pvc: &str,
+) -> Result<Option<String>, Error> {
     let events: Api<CoreEvent> = Api::namespaced(ctx.client.clone(), namespace);
     let params = ListParams::default().fields(&format!(
         "involvedObject.kind=PersistentVolumeClaim,involvedObject.name={pvc},reason=ProvisioningFailed"
     ));
     let list = events.list(&params).await?;
     let newest = list.items.into_iter().max_by_key(|e| {
-        e.last_timestamp.as_ref().map(|t| t.0).or_else(|| e.event_time.as_ref().map(|t| t.0))
+        e.last_timestamp
+            .as_ref()
+            .map(|t| t.0)
+            .or_else(|| e.event_time.as_ref().map(|t| t.0))
     });
     Ok(newest.and_then(|e| e.message))
 }
@@ -276,6 +417,12 @@ fn node_address(ctx: &Context) -> Option<String> {
     let mut state = nodes.state();
     state.sort_by_key(|n| n.name_any());
     state.iter().find_map(|n| {
-        n.status.as_ref()?.addresses.as_ref()?.iter().find(|a| a.type_ == "InternalIP").map(|a| a.address.clone())
+        n.status
+            .as_ref()?
+            .addresses
+            .as_ref()?
+            .iter()
+            .find(|a| a.type_ == "InternalIP")
+            .map(|a| a.address.clone())
     })
 }

@@ -46,18 +46,31 @@ pub fn policy_blockers(ctx: &Context, exposure: &Exposure, namespace: &str) -> V
         allowed_resturls: ctx.config.gluster_allowed_resturls.clone(),
         allow_cross_namespace_secrets: ctx.config.gluster_allow_cross_namespace_secrets,
     };
-    let volumes = exposure.spec.storage.iter().enumerate().filter_map(|(i, v)| v.glusterfs.as_ref().map(|g| (i, g)));
+    let volumes = exposure
+        .spec
+        .storage
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.glusterfs.as_ref().map(|g| (i, g)));
     storage_blockers(&policy, namespace, volumes)
 }
 
 /// Changes Kubernetes cannot make in place. A changed StorageClass that nothing uses is
 /// deleted here so the apply recreates it.
-pub async fn prepare(ctx: &Context, exposure: &Exposure, plan: &mut [Planned]) -> Result<Vec<Blocker>, Error> {
+pub async fn prepare(
+    ctx: &Context,
+    exposure: &Exposure,
+    plan: &mut [Planned],
+) -> Result<Vec<Blocker>, Error> {
     let mut blockers = Vec::new();
     for planned in plan.iter_mut() {
-        let Some(live) = planned.live.clone() else { continue };
+        let Some(live) = planned.live.clone() else {
+            continue;
+        };
         match planned.child.kind {
-            ChildKind::PersistentVolumeClaim => blockers.extend(pvc_change_blockers(exposure, &planned.child.object, &live)),
+            ChildKind::PersistentVolumeClaim => {
+                blockers.extend(pvc_change_blockers(exposure, &planned.child.object, &live))
+            }
             ChildKind::StorageClass => {
                 let differing = storage_class_differences(&planned.child.object, &live);
                 if differing.is_empty() {
@@ -65,8 +78,12 @@ pub async fn prepare(ctx: &Context, exposure: &Exposure, plan: &mut [Planned]) -
                 }
                 let users = storage_class_users(ctx, &planned.child.name);
                 if users.is_empty() {
-                    let uid = live.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_owned);
-                    apply::delete(ctx, ChildKind::StorageClass, "", &planned.child.name, uid).await?;
+                    let uid = live
+                        .pointer("/metadata/uid")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    apply::delete(ctx, ChildKind::StorageClass, "", &planned.child.name, uid)
+                        .await?;
                     planned.live = None;
                 } else {
                     blockers.push(Blocker {
@@ -88,12 +105,29 @@ pub async fn prepare(ctx: &Context, exposure: &Exposure, plan: &mut [Planned]) -
 }
 
 fn pvc_change_blockers(exposure: &Exposure, desired: &Value, live: &Value) -> Vec<Blocker> {
-    let name = desired.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
-    let volume = desired.pointer(&format!("/metadata/labels/{}", labels::VOLUME.replace('/', "~1"))).and_then(Value::as_str);
-    let index = exposure.spec.storage.iter().position(|v| Some(v.name.as_str()) == volume).unwrap_or_default();
+    let name = desired
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let volume = desired
+        .pointer(&format!(
+            "/metadata/labels/{}",
+            labels::VOLUME.replace('/', "~1")
+        ))
+        .and_then(Value::as_str);
+    let index = exposure
+        .spec
+        .storage
+        .iter()
+        .position(|v| Some(v.name.as_str()) == volume)
+        .unwrap_or_default();
     let field = format!("spec.storage[{index}]");
     let mut blockers = Vec::new();
-    let size = |v: &Value| v.pointer("/spec/resources/requests/storage").and_then(Value::as_str).map(str::to_owned);
+    let size = |v: &Value| {
+        v.pointer("/spec/resources/requests/storage")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
     if let (Some(want), Some(have)) = (size(desired), size(live)) {
         if let (Some(w), Some(h)) = (parse_quantity(&want), parse_quantity(&have)) {
             if w < h {
@@ -107,7 +141,10 @@ fn pvc_change_blockers(exposure: &Exposure, desired: &Value, live: &Value) -> Ve
             }
         }
     }
-    let immutable = [("/spec/accessModes", "accessModes"), ("/spec/storageClassName", "storage class")];
+    let immutable = [
+        ("/spec/accessModes", "accessModes"),
+        ("/spec/storageClassName", "storage class"),
+    ];
     for (pointer, what) in immutable {
         let (want, have) = (desired.pointer(pointer), live.pointer(pointer));
         if want.is_some() && have.is_some() && want != have {
@@ -142,9 +179,21 @@ fn storage_class_differences(desired: &Value, live: &Value) -> Vec<String> {
         }
     }
     let empty = Value::Object(Default::default());
-    let (d, l) = (desired.get("parameters").unwrap_or(&empty), live.get("parameters").unwrap_or(&empty));
-    let keys: BTreeSet<&String> = d.as_object().into_iter().chain(l.as_object()).flat_map(|m| m.keys()).collect();
-    fields.extend(keys.into_iter().filter(|k| d.get(k.as_str()) != l.get(k.as_str())).map(|k| format!("parameters.{k}")));
+    let (d, l) = (
+        desired.get("parameters").unwrap_or(&empty),
+        live.get("parameters").unwrap_or(&empty),
+    );
+    let keys: BTreeSet<&String> = d
+        .as_object()
+        .into_iter()
+        .chain(l.as_object())
+        .flat_map(|m| m.keys())
+        .collect();
+    fields.extend(
+        keys.into_iter()
+            .filter(|k| d.get(k.as_str()) != l.get(k.as_str()))
+            .map(|k| format!("parameters.{k}")),
+    );
     fields
 }
 
@@ -155,7 +204,12 @@ fn storage_class_users(ctx: &Context, name: &str) -> Vec<String> {
         .persistent_volumes
         .state()
         .iter()
-        .filter(|pv| pv.spec.as_ref().and_then(|s| s.storage_class_name.as_deref()) == Some(name))
+        .filter(|pv| {
+            pv.spec
+                .as_ref()
+                .and_then(|s| s.storage_class_name.as_deref())
+                == Some(name)
+        })
         .map(|pv| format!("PV {}", pv.name_any()))
         .collect();
     users.extend(
@@ -163,15 +217,27 @@ fn storage_class_users(ctx: &Context, name: &str) -> Vec<String> {
             .pvcs
             .state()
             .iter()
-            .filter(|p| p.spec.as_ref().and_then(|s| s.storage_class_name.as_deref()) == Some(name))
+            .filter(|p| {
+                p.spec
+                    .as_ref()
+                    .and_then(|s| s.storage_class_name.as_deref())
+                    == Some(name)
+            })
             .map(|p| format!("PVC {}/{}", p.namespace().unwrap_or_default(), p.name_any())),
     );
     users
 }
 
 /// Adds the cleanup finalizer when this Exposure creates a StorageClass (and only then).
-pub async fn ensure_finalizer(ctx: &Context, exposure: &Exposure, children: &Children) -> Result<(), Error> {
-    let has = exposure.finalizers().iter().any(|f| f == labels::CLEANUP_FINALIZER);
+pub async fn ensure_finalizer(
+    ctx: &Context,
+    exposure: &Exposure,
+    children: &Children,
+) -> Result<(), Error> {
+    let has = exposure
+        .finalizers()
+        .iter()
+        .any(|f| f == labels::CLEANUP_FINALIZER);
     if children.storage_classes.is_empty() || has {
         return Ok(());
     }
@@ -180,23 +246,43 @@ pub async fn ensure_finalizer(ctx: &Context, exposure: &Exposure, children: &Chi
     patch_finalizers(ctx, exposure, finalizers).await
 }
 
-async fn patch_finalizers(ctx: &Context, exposure: &Exposure, finalizers: Vec<String>) -> Result<(), Error> {
-    let api: Api<Exposure> = Api::namespaced(ctx.client.clone(), &exposure.namespace().unwrap_or_default());
+async fn patch_finalizers(
+    ctx: &Context,
+    exposure: &Exposure,
+    finalizers: Vec<String>,
+) -> Result<(), Error> {
+    let api: Api<Exposure> = Api::namespaced(
+        ctx.client.clone(),
+        &exposure.namespace().unwrap_or_default(),
+    );
     // The resourceVersion makes this a compare-and-swap: a concurrent change to the list fails
     // instead of being overwritten.
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": exposure.resource_version()}});
     ctx.metrics.count_write("Exposure", "patch");
-    api.patch(&exposure.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    api.patch(
+        &exposure.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
     Ok(())
 }
 
 /// Volumes no longer in the spec: `reclaim: Delete` PVCs are deleted, the others released;
 /// StorageClasses no longer desired are deleted once unused. Also drops the finalizer when no
 /// StorageClass of ours is left.
-pub async fn release_undesired(ctx: &Context, exposure: &Exposure, namespace: &str, plan: &[Planned]) -> Result<Vec<Event>, Error> {
+pub async fn release_undesired(
+    ctx: &Context,
+    exposure: &Exposure,
+    namespace: &str,
+    plan: &[Planned],
+) -> Result<Vec<Event>, Error> {
     let name = exposure.name_any();
     let uid = exposure.uid().unwrap_or_default();
-    let desired = |kind: ChildKind, n: &str| plan.iter().any(|p| p.child.kind == kind && p.child.name == n);
+    let desired = |kind: ChildKind, n: &str| {
+        plan.iter()
+            .any(|p| p.child.kind == kind && p.child.name == n)
+    };
     let mut notes = Vec::new();
     for pvc in labelled_pvcs(ctx, namespace, &name) {
         if !desired(ChildKind::PersistentVolumeClaim, &pvc.name_any()) {
@@ -211,23 +297,60 @@ pub async fn release_undesired(ctx: &Context, exposure: &Exposure, namespace: &s
             remaining += 1;
             notes.extend(kept);
         } else {
-            notes.push(note(EventType::Normal, "Deleted", format!("Deleted StorageClass {}: no longer in the spec", sc.name_any())));
+            notes.push(note(
+                EventType::Normal,
+                "Deleted",
+                format!(
+                    "Deleted StorageClass {}: no longer in the spec",
+                    sc.name_any()
+                ),
+            ));
         }
     }
-    if remaining == 0 && exposure.finalizers().iter().any(|f| f == labels::CLEANUP_FINALIZER) {
-        let rest = exposure.finalizers().iter().filter(|f| *f != labels::CLEANUP_FINALIZER).cloned().collect();
+    if remaining == 0
+        && exposure
+            .finalizers()
+            .iter()
+            .any(|f| f == labels::CLEANUP_FINALIZER)
+    {
+        let rest = exposure
+            .finalizers()
+            .iter()
+            .filter(|f| *f != labels::CLEANUP_FINALIZER)
+            .cloned()
+            .collect();
         patch_finalizers(ctx, exposure, rest).await?;
     }
     Ok(notes)
 }
 
 /// Deletes a `reclaim: Delete` PVC (controlled by `uid`), releases any other.
-async fn let_go_of_pvc(ctx: &Context, pvc: &PersistentVolumeClaim, exposure: &str, uid: &str) -> Result<Event, Error> {
+async fn let_go_of_pvc(
+    ctx: &Context,
+    pvc: &PersistentVolumeClaim,
+    exposure: &str,
+    uid: &str,
+) -> Result<Event, Error> {
     let ns = pvc.namespace().unwrap_or_default();
     if ownership::controlled_by(&pvc.metadata, uid) {
-        apply::delete(ctx, ChildKind::PersistentVolumeClaim, &ns, &pvc.name_any(), pvc.uid()).await?;
-        let mut ev = note(EventType::Normal, "Deleted", format!("Deleted PVC {} (reclaim: Delete)", pvc.name_any()));
-        ev.secondary = Some(child_reference(ChildKind::PersistentVolumeClaim, &ns, &pvc.name_any()));
+        apply::delete(
+            ctx,
+            ChildKind::PersistentVolumeClaim,
+            &ns,
+            &pvc.name_any(),
+            pvc.uid(),
+        )
+        .await?;
+        let mut ev = note(
+            EventType::Normal,
+            "Deleted",
+            format!("Deleted PVC {} (reclaim: Delete)", pvc.name_any()),
+        );
+        ev.secondary = Some(child_reference(
+            ChildKind::PersistentVolumeClaim,
+            &ns,
+            &pvc.name_any(),
+        ));
         return Ok(ev);
     }
     release_pvc(ctx, pvc, exposure).await?;
@@ -240,13 +363,21 @@ async fn let_go_of_pvc(ctx: &Context, pvc: &PersistentVolumeClaim, exposure: &st
             labels::RETAINED_FROM
         ),
     );
-    ev.secondary = Some(child_reference(ChildKind::PersistentVolumeClaim, &ns, &pvc.name_any()));
+    ev.secondary = Some(child_reference(
+        ChildKind::PersistentVolumeClaim,
+        &ns,
+        &pvc.name_any(),
+    ));
     Ok(ev)
 }
 
 /// Re-applies the PVC with `retained-from` in place of our ownership labels. Server-side apply
 /// drops the fields we no longer set (our labels, the hash); the spec is restated as it is.
-async fn release_pvc(ctx: &Context, pvc: &PersistentVolumeClaim, exposure: &str) -> Result<(), Error> {
+async fn release_pvc(
+    ctx: &Context,
+    pvc: &PersistentVolumeClaim,
+    exposure: &str,
+) -> Result<(), Error> {
     let spec = pvc.spec.clone().unwrap_or_default();
     let patch = json!({
         "apiVersion": "v1",
@@ -266,14 +397,23 @@ async fn release_pvc(ctx: &Context, pvc: &PersistentVolumeClaim, exposure: &str)
             "storageClassName": spec.storage_class_name,
         },
     });
-    let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), &pvc.namespace().unwrap_or_default());
+    let api: Api<PersistentVolumeClaim> =
+        Api::namespaced(ctx.client.clone(), &pvc.namespace().unwrap_or_default());
     ctx.metrics.count_write("PersistentVolumeClaim", "apply");
-    api.patch(&pvc.name_any(), &PatchParams::apply(labels::MANAGER).force(), &Patch::Apply(&patch)).await?;
+    api.patch(
+        &pvc.name_any(),
+        &PatchParams::apply(labels::MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
     Ok(())
 }
 
 /// `None` when deleted (or already gone); `Some(events)` when kept because something uses it.
-async fn delete_storage_class_if_unused(ctx: &Context, sc: &StorageClass) -> Result<Option<Vec<Event>>, Error> {
+async fn delete_storage_class_if_unused(
+    ctx: &Context,
+    sc: &StorageClass,
+) -> Result<Option<Vec<Event>>, Error> {
     let users = storage_class_users(ctx, &sc.name_any());
     if !users.is_empty() {
         return Ok(Some(vec![note(
@@ -296,7 +436,10 @@ fn labelled_pvcs(ctx: &Context, namespace: &str, name: &str) -> Vec<PersistentVo
         .pvcs
         .state()
         .iter()
-        .filter(|p| p.namespace().as_deref() == Some(namespace) && ownership::labelled_for(&p.metadata, name))
+        .filter(|p| {
+            p.namespace().as_deref() == Some(namespace)
+                && ownership::labelled_for(&p.metadata, name)
+        })
         .map(|p| p.as_ref().clone())
         .collect()
 }
@@ -311,9 +454,18 @@ fn labelled_storage_classes(ctx: &Context, namespace: &str, name: &str) -> Vec<A
 }
 
 /// PVCs released from an Exposure of this name that its spec does not use now.
-pub fn retained_volumes(ctx: &Context, exposure: &Exposure, namespace: &str) -> Vec<RetainedVolume> {
+pub fn retained_volumes(
+    ctx: &Context,
+    exposure: &Exposure,
+    namespace: &str,
+) -> Vec<RetainedVolume> {
     let name = exposure.name_any();
-    let in_use: BTreeSet<String> = exposure.spec.storage.iter().map(|v| pvc_name(&name, &v.name)).collect();
+    let in_use: BTreeSet<String> = exposure
+        .spec
+        .storage
+        .iter()
+        .map(|v| pvc_name(&name, &v.name))
+        .collect();
     let mut out: Vec<RetainedVolume> = ctx
         .stores
         .pvcs
@@ -327,7 +479,13 @@ pub fn retained_volumes(ctx: &Context, exposure: &Exposure, namespace: &str) -> 
         .map(|p| RetainedVolume {
             name: p.name_any(),
             volume: p.labels().get(labels::VOLUME).cloned().unwrap_or_default(),
-            size: p.spec.as_ref().and_then(|s| s.resources.as_ref()).and_then(|r| r.requests.as_ref()).and_then(|r| r.get("storage")).map(|q| q.0.clone()),
+            size: p
+                .spec
+                .as_ref()
+                .and_then(|s| s.resources.as_ref())
+                .and_then(|r| r.requests.as_ref())
+                .and_then(|r| r.get("storage"))
+                .map(|q| q.0.clone()),
         })
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -337,7 +495,9 @@ pub fn retained_volumes(ctx: &Context, exposure: &Exposure, namespace: &str) -> 
 /// A Warning when a ReadWriteOnce volume is shared by more than one replica.
 pub fn warnings(exposure: &Exposure) -> Vec<Event> {
     let replicas = exposure.spec.replicas.unwrap_or(1);
-    let rwo = exposure.spec.storage.iter().filter(|v| v.access_modes.is_empty() || v.access_modes.iter().any(|m| m.as_str() == "ReadWriteOnce"));
+    let rwo = exposure.spec.storage.iter().filter(|v| {
+        v.access_modes.is_empty() || v.access_modes.iter().any(|m| m.as_str() == "ReadWriteOnce")
+    });
     let names: Vec<&str> = rwo.map(|v| v.name.as_str()).collect();
     if replicas <= 1 || names.is_empty() {
         return Vec::new();
@@ -356,14 +516,26 @@ pub fn warnings(exposure: &Exposure) -> Vec<Event> {
 /// Deletion: release Retain PVCs (Delete ones go with the garbage collector), delete unused
 /// StorageClasses, then drop the finalizer. Classes still in use stay (the sweep deletes them
 /// later); after repeated failures the finalizer is dropped anyway, with an event.
-pub async fn finalize(ctx: &Context, exposure: &Exposure, namespace: &str) -> Result<Action, Error> {
-    if !exposure.finalizers().iter().any(|f| f == labels::CLEANUP_FINALIZER) {
+pub async fn finalize(
+    ctx: &Context,
+    exposure: &Exposure,
+    namespace: &str,
+) -> Result<Action, Error> {
+    if !exposure
+        .finalizers()
+        .iter()
+        .any(|f| f == labels::CLEANUP_FINALIZER)
+    {
         return Ok(Action::await_change());
     }
     let attempt = ctx
         .failures
         .lock()
-        .map(|f| f.get(&kube::runtime::reflector::ObjectRef::from_obj(exposure)).copied().unwrap_or(0))
+        .map(|f| {
+            f.get(&kube::runtime::reflector::ObjectRef::from_obj(exposure))
+                .copied()
+                .unwrap_or(0)
+        })
         .unwrap_or(0);
     let result = cleanup(ctx, exposure, namespace).await;
     let mut notes = match result {
@@ -375,7 +547,12 @@ pub async fn finalize(ctx: &Context, exposure: &Exposure, namespace: &str) -> Re
         )],
         Err(e) => return Err(e),
     };
-    let rest: Vec<String> = exposure.finalizers().iter().filter(|f| *f != labels::CLEANUP_FINALIZER).cloned().collect();
+    let rest: Vec<String> = exposure
+        .finalizers()
+        .iter()
+        .filter(|f| *f != labels::CLEANUP_FINALIZER)
+        .cloned()
+        .collect();
     patch_finalizers(ctx, exposure, rest).await?;
     let reference = kube::Resource::object_ref(exposure, &());
     for ev in notes.drain(..) {
@@ -409,22 +586,32 @@ async fn cleanup(ctx: &Context, exposure: &Exposure, namespace: &str) -> Result<
 /// Exposures are deleted once unused. Writes nothing when there is nothing to do.
 pub async fn sweep(ctx: &Context) -> Result<(), Error> {
     let exists = |ns: &str, name: &str| {
-        ctx.all_exposures
-            .iter()
-            .any(|s| s.get(&kube::runtime::reflector::ObjectRef::new(name).within(ns)).is_some())
+        ctx.all_exposures.iter().any(|s| {
+            s.get(&kube::runtime::reflector::ObjectRef::new(name).within(ns))
+                .is_some()
+        })
     };
     for pvc in ctx.stores.pvcs.state() {
-        let (Some(ns), Some(name)) = (pvc.namespace(), ownership::exposure_name(&pvc.metadata).map(str::to_owned)) else {
+        let (Some(ns), Some(name)) = (
+            pvc.namespace(),
+            ownership::exposure_name(&pvc.metadata).map(str::to_owned),
+        ) else {
             continue;
         };
-        if !exists(&ns, &name) && pvc.metadata.deletion_timestamp.is_none() && pvc.owner_references().is_empty() {
+        if !exists(&ns, &name)
+            && pvc.metadata.deletion_timestamp.is_none()
+            && pvc.owner_references().is_empty()
+        {
             release_pvc(ctx, &pvc, &name).await?;
             tracing::info!(pvc = %pvc.name_any(), namespace = %ns, exposure = %name, "released PVC of a deleted Exposure");
         }
     }
     for sc in ctx.cluster_stores.storage_classes.state() {
         let l = sc.labels();
-        let (Some(ns), Some(name)) = (l.get(labels::NAMESPACE), ownership::exposure_name(&sc.metadata)) else {
+        let (Some(ns), Some(name)) = (
+            l.get(labels::NAMESPACE),
+            ownership::exposure_name(&sc.metadata),
+        ) else {
             continue;
         };
         if !exists(ns, name) && in_scope(ctx, ns) {
