@@ -90,7 +90,9 @@ pub struct ClusterInfo {
 
 impl Default for ClusterInfo {
     fn default() -> Self {
-        Self { version: KubeVersion::NEWEST }
+        Self {
+            version: KubeVersion::NEWEST,
+        }
     }
 }
 
@@ -113,7 +115,10 @@ mod tests {
     fn parses_versions() {
         assert_eq!("1.20".parse(), Ok(KubeVersion::new(1, 20)));
         assert_eq!("v1.20.2".parse(), Ok(KubeVersion::new(1, 20)));
-        assert_eq!(KubeVersion::from_server("1", "20+"), Some(KubeVersion::new(1, 20)));
+        assert_eq!(
+            KubeVersion::from_server("1", "20+"),
+            Some(KubeVersion::new(1, 20))
+        );
         assert!("twenty".parse::<KubeVersion>().is_err());
         assert!("1".parse::<KubeVersion>().is_err());
     }

@@ -12,22 +12,38 @@ pub const HOST_CONFLICT: &str = "HostConflict";
 pub const NODE_PORT_CONFLICT: &str = "NodePortConflict";
 
 /// Blockers for `me` caused by older Exposures among `others` (which may include `me`).
-pub fn cross_object_blockers<'a>(me: &Exposure, others: impl IntoIterator<Item = &'a Exposure>) -> Vec<Blocker> {
+pub fn cross_object_blockers<'a>(
+    me: &Exposure,
+    others: impl IntoIterator<Item = &'a Exposure>,
+) -> Vec<Blocker> {
     let mut blockers = Vec::new();
     let my_routes = ingress_routes(me);
     let my_node_ports = node_ports(me);
     for other in others {
-        if same_object(me, other) || other.metadata.deletion_timestamp.is_some() || created_order(other, me) != Ordering::Less {
+        if same_object(me, other)
+            || other.metadata.deletion_timestamp.is_some()
+            || created_order(other, me) != Ordering::Less
+        {
             continue;
         }
-        let who = format!("Exposure {}/{}", other.metadata.namespace.as_deref().unwrap_or_default(), other.metadata.name.as_deref().unwrap_or_default());
-        for (host, path) in ingress_routes(other).iter().filter(|r| my_routes.contains(r)) {
+        let who = format!(
+            "Exposure {}/{}",
+            other.metadata.namespace.as_deref().unwrap_or_default(),
+            other.metadata.name.as_deref().unwrap_or_default()
+        );
+        for (host, path) in ingress_routes(other)
+            .iter()
+            .filter(|r| my_routes.contains(r))
+        {
             blockers.push(Blocker {
                 reason: HOST_CONFLICT.to_string(),
                 message: format!("spec.ingress: host {host} path {path} is already claimed by {who}; choose another host or path"),
             });
         }
-        for port in node_ports(other).iter().filter(|p| my_node_ports.contains(p)) {
+        for port in node_ports(other)
+            .iter()
+            .filter(|p| my_node_ports.contains(p))
+        {
             blockers.push(Blocker {
                 reason: NODE_PORT_CONFLICT.to_string(),
                 message: format!("spec.ports: nodePort {port} is already used by {who}; choose another nodePort or omit it to get one allocated"),
@@ -54,14 +70,23 @@ fn created_order(a: &Exposure, b: &Exposure) -> Ordering {
 }
 
 fn ingress_routes(e: &Exposure) -> Vec<(String, String)> {
-    let Some(ingress) = e.spec.ingress.as_ref().filter(|_| e.spec.visibility.type_ == VisibilityType::Ingress) else {
+    let Some(ingress) = e
+        .spec
+        .ingress
+        .as_ref()
+        .filter(|_| e.spec.visibility.type_ == VisibilityType::Ingress)
+    else {
         return Vec::new();
     };
     let host = ingress.host.to_ascii_lowercase();
     if ingress.paths.is_empty() {
         return vec![(host, "/".to_string())];
     }
-    ingress.paths.iter().map(|p| (host.clone(), p.path.clone())).collect()
+    ingress
+        .paths
+        .iter()
+        .map(|p| (host.clone(), p.path.clone()))
+        .collect()
 }
 
 fn node_ports(e: &Exposure) -> Vec<i32> {
@@ -80,17 +105,25 @@ mod tests {
     fn exposure(name: &str, created_secs: i64, spec: ExposureSpec) -> Exposure {
         let mut e = Exposure::new(name, spec);
         e.metadata.namespace = Some("shop".into());
-        e.metadata.creation_timestamp =
-            Some(Time(k8s_openapi::jiff::Timestamp::from_second(1_700_000_000 + created_secs).unwrap_or_default()));
+        e.metadata.creation_timestamp = Some(Time(
+            k8s_openapi::jiff::Timestamp::from_second(1_700_000_000 + created_secs)
+                .unwrap_or_default(),
+        ));
         e
     }
 
     fn ingress(host: &str, path: &str) -> ExposureSpec {
         ExposureSpec {
-            visibility: Visibility { type_: VisibilityType::Ingress, ..Default::default() },
+            visibility: Visibility {
+                type_: VisibilityType::Ingress,
+                ..Default::default()
+            },
             ingress: Some(IngressSpec {
                 host: host.into(),
-                paths: vec![IngressPath { path: path.into(), ..Default::default() }],
+                paths: vec![IngressPath {
+                    path: path.into(),
+                    ..Default::default()
+                }],
                 ..Default::default()
             }),
             ..Default::default()
@@ -99,8 +132,15 @@ mod tests {
 
     fn node_port(port: i32) -> ExposureSpec {
         ExposureSpec {
-            visibility: Visibility { type_: VisibilityType::NodePort, ..Default::default() },
-            ports: vec![PortSpec { container_port: 8080, node_port: Some(port), ..Default::default() }],
+            visibility: Visibility {
+                type_: VisibilityType::NodePort,
+                ..Default::default()
+            },
+            ports: vec![PortSpec {
+                container_port: 8080,
+                node_port: Some(port),
+                ..Default::default()
+            }],
             ..Default::default()
         }
     }
@@ -134,7 +174,9 @@ mod tests {
         assert!(cross_object_blockers(&first, &[first.clone(), second.clone()]).is_empty());
         let blockers = cross_object_blockers(&second, &[first, second.clone()]);
         assert_eq!(blockers[0].reason, NODE_PORT_CONFLICT);
-        assert!(blockers[0].message.starts_with("spec.ports: nodePort 30088 is already used by Exposure shop/a"));
+        assert!(blockers[0]
+            .message
+            .starts_with("spec.ports: nodePort 30088 is already used by Exposure shop/a"));
         assert!(cross_object_blockers(&second, &[exposure("c", 0, node_port(30089))]).is_empty());
     }
 

@@ -55,8 +55,12 @@ fn contains(desired: &Value, live: &Value) -> bool {
             // An empty desired map/list/null is the same as an absent one once stored.
             None => is_empty(dv),
         }),
-        (Value::Array(d), Value::Array(l)) => d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| contains(dv, lv)),
-        (Value::String(d), Value::String(l)) => d == l || same_quantity(&Quantity(d.clone()), &Quantity(l.clone())),
+        (Value::Array(d), Value::Array(l)) => {
+            d.len() == l.len() && d.iter().zip(l).all(|(dv, lv)| contains(dv, lv))
+        }
+        (Value::String(d), Value::String(l)) => {
+            d == l || same_quantity(&Quantity(d.clone()), &Quantity(l.clone()))
+        }
         (Value::Number(d), Value::Number(l)) => d.as_f64() == l.as_f64(),
         (d, Value::Null) => is_empty(d),
         (d, l) => d == l,
@@ -79,7 +83,8 @@ mod tests {
 
     #[test]
     fn server_defaults_and_allocations_are_not_drift() {
-        let desired = json!({"spec": {"ports": [{"port": 80, "protocol": "TCP"}], "type": "NodePort"}});
+        let desired =
+            json!({"spec": {"ports": [{"port": 80, "protocol": "TCP"}], "type": "NodePort"}});
         let live = json!({"spec": {"ports": [{"port": 80, "protocol": "TCP", "nodePort": 31234}],
             "type": "NodePort", "clusterIP": "10.96.0.7", "sessionAffinity": "None"}});
         assert!(is_up_to_date(&desired, &live));
@@ -87,15 +92,25 @@ mod tests {
 
     #[test]
     fn edited_or_removed_fields_are_drift() {
-        let desired = json!({"spec": {"replicas": 3, "template": {"metadata": {"labels": {"a": "b"}}}}});
-        assert!(!is_up_to_date(&desired, &json!({"spec": {"replicas": 5, "template": {"metadata": {"labels": {"a": "b"}}}}})));
-        assert!(!is_up_to_date(&desired, &json!({"spec": {"replicas": 3, "template": {"metadata": {}}}})));
+        let desired =
+            json!({"spec": {"replicas": 3, "template": {"metadata": {"labels": {"a": "b"}}}}});
+        assert!(!is_up_to_date(
+            &desired,
+            &json!({"spec": {"replicas": 5, "template": {"metadata": {"labels": {"a": "b"}}}}})
+        ));
+        assert!(!is_up_to_date(
+            &desired,
+            &json!({"spec": {"replicas": 3, "template": {"metadata": {}}}})
+        ));
     }
 
     #[test]
     fn list_length_changes_are_drift() {
         let desired = json!({"ports": [{"port": 80}]});
-        assert!(!is_up_to_date(&desired, &json!({"ports": [{"port": 80}, {"port": 81}]})));
+        assert!(!is_up_to_date(
+            &desired,
+            &json!({"ports": [{"port": 80}, {"port": 81}]})
+        ));
     }
 
     #[test]
@@ -103,12 +118,18 @@ mod tests {
         let desired = json!({"resources": {"requests": {"cpu": "0.5", "memory": "1024Mi"}}});
         let live = json!({"resources": {"requests": {"cpu": "500m", "memory": "1Gi"}}});
         assert!(is_up_to_date(&desired, &live));
-        assert!(!is_up_to_date(&desired, &json!({"resources": {"requests": {"cpu": "600m", "memory": "1Gi"}}})));
+        assert!(!is_up_to_date(
+            &desired,
+            &json!({"resources": {"requests": {"cpu": "600m", "memory": "1Gi"}}})
+        ));
     }
 
     #[test]
     fn empty_desired_collections_match_absent_ones() {
-        assert!(is_up_to_date(&json!({"metadata": {"annotations": {}}}), &json!({"metadata": {}})));
+        assert!(is_up_to_date(
+            &json!({"metadata": {"annotations": {}}}),
+            &json!({"metadata": {}})
+        ));
     }
 
     #[test]
@@ -119,6 +140,9 @@ mod tests {
         let mut stamped = json!({"metadata": {"name": "n"}, "spec": {"x": 1}});
         stamp_hash(&mut stamped);
         let live_without_hash = json!({"metadata": {"name": "n"}, "spec": {"x": 1}});
-        assert!(!is_up_to_date(&stamped, &live_without_hash), "a missing hash forces one apply");
+        assert!(
+            !is_up_to_date(&stamped, &live_without_hash),
+            "a missing hash forces one apply"
+        );
     }
 }

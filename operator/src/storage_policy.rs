@@ -42,9 +42,16 @@ pub fn storage_blockers<'a>(
             continue;
         }
         if let Err(why) = check_resturl(&gluster.resturl, &policy.allowed_resturls) {
-            blockers.push(Blocker { reason: NOT_ALLOWED.to_string(), message: format!("{field}.resturl: {why}") });
+            blockers.push(Blocker {
+                reason: NOT_ALLOWED.to_string(),
+                message: format!("{field}.resturl: {why}"),
+            });
         }
-        if let Some(secret_ns) = gluster.secret_namespace.as_deref().filter(|ns| *ns != namespace) {
+        if let Some(secret_ns) = gluster
+            .secret_namespace
+            .as_deref()
+            .filter(|ns| *ns != namespace)
+        {
             if !policy.allow_cross_namespace_secrets {
                 blockers.push(Blocker {
                     reason: NOT_ALLOWED.to_string(),
@@ -78,7 +85,9 @@ pub fn check_resturl(url: &str, allowed_prefixes: &[String]) -> Result<(), Strin
     }
     let lower = host.to_ascii_lowercase();
     if lower == "localhost" || lower.ends_with(".localhost") {
-        return Err(format!("{url} points at loopback ({host}); the control plane must not call itself"));
+        return Err(format!(
+            "{url} points at loopback ({host}); the control plane must not call itself"
+        ));
     }
     match host.parse::<IpAddr>() {
         Ok(ip) if ip.is_loopback() => Err(format!("{url} points at loopback ({ip}); the control plane must not call itself")),
@@ -93,7 +102,10 @@ pub fn check_resturl(url: &str, allowed_prefixes: &[String]) -> Result<(), Strin
 fn is_link_local(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80 || v6.to_ipv4_mapped().is_some_and(|v4| mapped_bad(v4)),
+        IpAddr::V6(v6) => {
+            (v6.segments()[0] & 0xffc0) == 0xfe80
+                || v6.to_ipv4_mapped().is_some_and(|v4| mapped_bad(v4))
+        }
     }
 }
 
@@ -103,7 +115,9 @@ fn mapped_bad(v4: Ipv4Addr) -> bool {
 
 /// The host of an `http://` or `https://` URL (brackets of IPv6 literals removed).
 fn url_host(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"))?;
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
     let host_port = authority.rsplit('@').next().unwrap_or_default();
     let host = if let Some(v6) = host_port.strip_prefix('[') {
@@ -129,7 +143,10 @@ mod tests {
 
     #[test]
     fn ordinary_urls_pass() {
-        assert_eq!(check_resturl("http://heketi.storage.svc.cluster.local:8080", &[]), Ok(()));
+        assert_eq!(
+            check_resturl("http://heketi.storage.svc.cluster.local:8080", &[]),
+            Ok(())
+        );
         assert_eq!(check_resturl("https://203.0.113.9", &[]), Ok(()));
     }
 
@@ -143,7 +160,9 @@ mod tests {
 
     #[test]
     fn metadata_and_link_local_are_refused() {
-        assert!(deny("http://169.254.169.254/latest/meta-data").contains("link-local 169.254.169.254"));
+        assert!(
+            deny("http://169.254.169.254/latest/meta-data").contains("link-local 169.254.169.254")
+        );
         assert!(deny("http://[fe80::1]:80").contains("link-local fe80::1"));
         assert!(deny("http://[::ffff:169.254.169.254]/").contains("link-local"));
     }
@@ -175,18 +194,27 @@ mod tests {
             secret_namespace: Some("kube-system".into()),
             ..Default::default()
         };
-        let policy = StoragePolicy { storage_classes_enabled: true, ..Default::default() };
+        let policy = StoragePolicy {
+            storage_classes_enabled: true,
+            ..Default::default()
+        };
         let b = storage_blockers(&policy, "shop", [(0, &g)]);
         assert_eq!(b.len(), 1);
         assert_eq!(b[0].reason, NOT_ALLOWED);
         assert!(b[0].message.starts_with("spec.storage[0].glusterfs.secretNamespace: kube-system is not this Exposure's namespace (shop)"));
-        let allow = StoragePolicy { allow_cross_namespace_secrets: true, ..policy };
+        let allow = StoragePolicy {
+            allow_cross_namespace_secrets: true,
+            ..policy
+        };
         assert!(storage_blockers(&allow, "shop", [(0, &g)]).is_empty());
     }
 
     #[test]
     fn disabled_storage_classes_block_glusterfs() {
-        let g = GlusterfsClass { resturl: "http://heketi.example.com".into(), ..Default::default() };
+        let g = GlusterfsClass {
+            resturl: "http://heketi.example.com".into(),
+            ..Default::default()
+        };
         let b = storage_blockers(&StoragePolicy::default(), "shop", [(2, &g)]);
         assert_eq!(b[0].reason, DISABLED);
         assert!(b[0].message.starts_with("spec.storage[2].glusterfs: this operator is installed with storageClasses.enabled=false"));
