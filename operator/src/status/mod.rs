@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use exposure_crd::{
     condition, Exposure, ExposureSpec, ExposureStatus, ResourceRef, RetainedVolume, VisibilityType,
 };
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus};
 use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
@@ -413,6 +413,15 @@ fn reconciling(stall: Option<&Stall>, aspects: &[&Verdict]) -> Verdict {
     }
 }
 
+/// `1 restart`, `5 restarts`.
+fn count(n: i32, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn join<'s>(messages: impl Iterator<Item = &'s str>) -> String {
     messages.collect::<Vec<_>>().join("; ")
 }
@@ -443,6 +452,9 @@ fn assess_workload(name: &str, observed: &Observed) -> Workload {
         .and_then(|s| s.replicas)
         .unwrap_or(1);
     let status = deployment.status.clone().unwrap_or_default();
+    // Conditions and counts about an older generation say nothing about the spec just applied.
+    let caught_up =
+        status.observed_generation.unwrap_or(0) >= deployment.metadata.generation.unwrap_or(0);
     let ready = status.ready_replicas.unwrap_or(0);
     let available = status.available_replicas.unwrap_or(0);
     let pods = pods::report(&observed.pods);
@@ -450,12 +462,9 @@ fn assess_workload(name: &str, observed: &Observed) -> Workload {
     let deployment_condition = |type_: &str, status: &str| {
         status_conditions(deployment).find(|c| c.type_ == type_ && c.status == status)
     };
-    // A condition about an older generation says nothing about the spec just applied.
-    let current =
-        status.observed_generation.unwrap_or(0) >= deployment.metadata.generation.unwrap_or(0);
 
     let stall = deployment_condition("Progressing", "False")
-        .filter(|c| current && c.reason.as_deref() == Some(reason::PROGRESS_DEADLINE_EXCEEDED))
+        .filter(|c| caught_up && c.reason.as_deref() == Some(reason::PROGRESS_DEADLINE_EXCEEDED))
         .map(|c| Stall {
             reason: reason::PROGRESS_DEADLINE_EXCEEDED.to_owned(),
             message: format!(
@@ -484,16 +493,14 @@ fn assess_workload(name: &str, observed: &Observed) -> Workload {
                 .converging(reason::WAITING_FOR_PODS, pods_line),
         }
     };
-    let available = match rollout_progress(name, deployment, desired) {
+    let available = match rollout_progress(name, caught_up, &status, desired) {
         Some(progress) => verdict.converging(reason::ROLLOUT_IN_PROGRESS, progress),
         None => verdict,
     };
     Workload { available, stall }
 }
 
-fn status_conditions(
-    deployment: &Deployment,
-) -> impl Iterator<Item = &k8s_openapi::api::apps::v1::DeploymentCondition> {
+fn status_conditions(deployment: &Deployment) -> impl Iterator<Item = &DeploymentCondition> {
     deployment
         .status
         .iter()
@@ -501,11 +508,15 @@ fn status_conditions(
 }
 
 /// Why the Deployment's rollout is not finished, if it is not.
-fn rollout_progress(name: &str, deployment: &Deployment, desired: i32) -> Option<String> {
-    let status = deployment.status.clone().unwrap_or_default();
+fn rollout_progress(
+    name: &str,
+    caught_up: bool,
+    status: &DeploymentStatus,
+    desired: i32,
+) -> Option<String> {
     let updated = status.updated_replicas.unwrap_or(0);
     let total = status.replicas.unwrap_or(0);
-    if status.observed_generation.unwrap_or(0) < deployment.metadata.generation.unwrap_or(0) {
+    if !caught_up {
         Some(format!(
             "Deployment {name}: waiting for the controller to observe the new spec"
         ))
@@ -515,8 +526,8 @@ fn rollout_progress(name: &str, deployment: &Deployment, desired: i32) -> Option
         ))
     } else if total > updated {
         Some(format!(
-            "Deployment {name} rollout: {} old replicas still running",
-            total - updated
+            "Deployment {name} rollout: {} still running",
+            count(total - updated, "old replica")
         ))
     } else {
         None

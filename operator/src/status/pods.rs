@@ -150,10 +150,7 @@ fn failure_detail(container: &ContainerStatus, reason: &str) -> String {
         };
     }
     if reason == "CrashLoopBackOff" {
-        let restarts = match container.restart_count {
-            1 => "1 restart".to_owned(),
-            n => format!("{n} restarts"),
-        };
+        let restarts = super::count(container.restart_count, "restart");
         let last_exit = container
             .last_state
             .as_ref()

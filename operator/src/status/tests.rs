@@ -1084,7 +1084,7 @@ fn rollout_in_progress_is_reconciling() {
     );
     assert_eq!(
         rollout(json!({"replicas": 4})),
-        "Deployment tomcat rollout: 1 old replicas still running"
+        "Deployment tomcat rollout: 1 old replica still running"
     );
 }
 
