@@ -670,7 +670,7 @@ fn resources(exposure: &Exposure, outcome: &Outcome<'_>, observed: &Observed) ->
     }
 }
 
-/// The observed children, in apply order. The Endpoints object is ours only with
+/// The observed children, in apply order (PVCs by name). The Endpoints object is ours only with
 /// `spec.endpoints`; otherwise it is the endpoints controller's.
 fn observed_refs(observed: &Observed, spec: &ExposureSpec) -> Vec<ResourceRef> {
     let Observed {
@@ -684,6 +684,8 @@ fn observed_refs(observed: &Observed, spec: &ExposureSpec) -> Vec<ResourceRef> {
     } = observed;
     let our_endpoints = endpoints.iter().filter(|_| !spec.endpoints.is_empty());
     let mut refs: Vec<ResourceRef> = pvcs.iter().map(resource_ref).collect();
+    // The caches list PVCs in no particular order.
+    refs.sort();
     refs.extend(deployment.iter().map(resource_ref));
     refs.extend(service.iter().chain(headless_service).map(resource_ref));
     refs.extend(our_endpoints.map(resource_ref));

@@ -1538,3 +1538,47 @@ fn same_inputs_same_status_and_recomputing_changes_nothing() {
     shuffled.pods.reverse();
     assert_eq!(compute(&exposure, &shuffled), first);
 }
+
+#[test]
+fn blocked_resources_do_not_depend_on_the_cache_order() {
+    let exposure = web_with_storage();
+    let mut observed = web_observed(vec![pvc("web-logs", "Bound"), pvc("web-data", "Bound")]);
+    let blocked = Outcome::Blocked(vec![blocker("InvalidSpec", "x")]);
+    let status = compute_status(&exposure, &blocked, &observed, &at(NOW));
+    let names: Vec<String> = status
+        .resources
+        .iter()
+        .map(|r| format!("{}/{}", r.kind, r.name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "PersistentVolumeClaim/web-data",
+            "PersistentVolumeClaim/web-logs",
+            "Deployment/tomcat",
+            "Service/tomcat"
+        ]
+    );
+    observed.pvcs.reverse();
+    assert_eq!(
+        compute_status(&exposure, &blocked, &observed, &at(NOW)),
+        status
+    );
+}
+
+#[test]
+fn tls_for_another_host_leaves_http() {
+    let exposure = exposure(ingress_spec());
+    let observed = Observed {
+        ingress: Some(ingress(
+            json!([rule("ingress-tomcat.lagou.com", &["/"])]),
+            json!([{"hosts": ["other.lagou.com"], "secretName": "tls"}]),
+            json!([{"ip": "203.0.113.9"}]),
+        )),
+        ..healthy()
+    };
+    assert_eq!(
+        compute(&exposure, &observed).url.as_deref(),
+        Some("http://ingress-tomcat.lagou.com/")
+    );
+}
