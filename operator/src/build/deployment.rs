@@ -1,5 +1,7 @@
 //! The Deployment `<name>`: one container named after the Exposure.
 
+use std::collections::BTreeMap;
+
 use exposure_crd::{HttpGetProbe, PortSpec, Probe, StorageSpec, VisibilityType};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
@@ -100,7 +102,7 @@ pub(crate) fn build_deployment(valid: &Valid<'_>, cluster: &ClusterInfo) -> Opti
 
 /// App labels, then the user's pod labels, then the selector label, which must win so the
 /// Deployment and Services keep selecting these pods.
-fn pod_labels(valid: &Valid<'_>) -> std::collections::BTreeMap<String, String> {
+fn pod_labels(valid: &Valid<'_>) -> BTreeMap<String, String> {
     let mut labels = child_labels(valid.name);
     labels.extend(valid.exposure.spec.pod_labels.clone());
     labels.extend(selector_labels(valid.name));
@@ -212,8 +214,6 @@ fn pod_volume(exposure: &str, volume: &StorageSpec) -> Volume {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use exposure_crd::{
         EndpointSpec, ExecProbe, ExposureSpec, GrpcProbe, HttpHeader, HttpScheme, ImagePullPolicy,
         Probes, Protocol, TcpSocketProbe, Visibility,
