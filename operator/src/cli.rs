@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use kube::ResourceExt;
+use kube_lease_manager::LeaseManagerBuilder;
 
 use crate::build::build;
 use crate::cluster::{ClusterInfo, KubeVersion};
@@ -84,9 +85,21 @@ pub struct RunArgs {
     /// Seconds between no-op resyncs of a settled Exposure.
     #[arg(long, default_value_t = 300)]
     pub resync_seconds: u64,
-    /// Identity for events (default: the pod or host name).
+    /// Identity for events and leader election (default: the pod or host name).
     #[arg(long, env = "POD_NAME")]
     pub instance: Option<String>,
+    /// Run only while holding a coordination.k8s.io Lease (for more than one replica).
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Namespace of the Lease (default: the pod's namespace).
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub leader_election_namespace: String,
+    #[arg(long, default_value = "exposure-operator")]
+    pub leader_election_lease_name: String,
+    /// Seconds a leader's Lease stays valid without renewal: a follower takes over this long
+    /// after the leader dies.
+    #[arg(long, default_value_t = 15)]
+    pub leader_election_lease_seconds: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -277,16 +290,60 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     tracing::info!(kubernetes = %cluster.version, namespaces = ?config.namespaces, "starting exposure-operator");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut stopped = stop_rx.clone();
+    let stop_on_signal = stop_tx.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down: finishing running reconciles");
-        let _ = stop_tx.send(true);
+        let _ = stop_on_signal.send(true);
     });
-    // Reconciles in flight get a grace period; then we exit regardless (the kubelet's
+
+    let mut leadership = None;
+    if args.leader_elect {
+        let lease = LeaseManagerBuilder::new(client.clone(), &args.leader_election_lease_name)
+            .with_namespace(&args.leader_election_namespace)
+            .with_identity(&config.instance)
+            .with_duration(args.leader_election_lease_seconds.max(2))
+            .with_grace((args.leader_election_lease_seconds / 3).max(1))
+            .with_field_manager(exposure_crd::labels::MANAGER)
+            .build()
+            .await
+            .map_err(|e| anyhow::anyhow!("leader election: {e}"))?;
+        let (mut is_leader, lease_task) = lease.watch().await;
+        // A follower is healthy and ready to take over; it does not reconcile or write.
+        metrics.set_ready(true);
+        tracing::info!(lease = %args.leader_election_lease_name, identity = %config.instance, "waiting for leadership");
+        let mut stopped = stop_rx.clone();
+        let stopped_first = tokio::select! {
+            _ = is_leader.wait_for(|l| *l) => false,
+            _ = stopped.wait_for(|s| *s) => true,
+        };
+        if stopped_first {
+            drop(is_leader);
+            let _ = lease_task.await;
+            return Ok(());
+        }
+        metrics.leader.set(1);
+        tracing::info!(identity = %config.instance, "became leader; reconciling");
+        // Losing the lease stops the controllers; the process then exits non-zero and is
+        // restarted clean, as a follower.
+        let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (lost_flag, stop_on_loss) = (lost.clone(), stop_tx.clone());
+        let mut watch_loss = is_leader.clone();
+        tokio::spawn(async move {
+            if watch_loss.wait_for(|l| !*l).await.is_ok() {
+                lost_flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                tracing::error!("lost leadership; stopping");
+                let _ = stop_on_loss.send(true);
+            }
+        });
+        leadership = Some((is_leader, lease_task, lost));
+    }
+
+    let mut stopped = stop_rx.clone();
+    // Reconciles in flight get a grace period; then we stop regardless (the kubelet's
     // terminationGracePeriodSeconds is the hard limit anyway).
-    tokio::select! {
-        result = controller::run(client, config, cluster, metrics, stop_rx) => result,
+    let result = tokio::select! {
+        result = controller::run(client, config, cluster, metrics.clone(), stop_rx) => result,
         _ = async {
             let _ = stopped.wait_for(|s| *s).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -294,7 +351,17 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             tracing::warn!("reconciles still running after {SHUTDOWN_GRACE:?}; exiting");
             Ok(())
         }
+    };
+    if let Some((is_leader, lease_task, lost)) = leadership {
+        metrics.leader.set(0);
+        if lost.load(std::sync::atomic::Ordering::SeqCst) {
+            anyhow::bail!("lost the leader lease {}", args.leader_election_lease_name);
+        }
+        // Closing the channel releases the Lease, so a follower takes over at once.
+        drop(is_leader);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), lease_task).await;
     }
+    result
 }
 
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
