@@ -3,7 +3,7 @@
 //! limits an Exposure could make the control plane send requests anywhere (SSRF) or read
 //! another namespace's Secret. Pure.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use exposure_crd::GlusterfsClass;
 
@@ -68,11 +68,12 @@ pub fn storage_blockers<'a>(
 }
 
 /// The `resturl` rule: with an allowlist, a prefix must match; without one, any http(s) URL
-/// whose host is not loopback, link-local (cloud metadata lives there) or unspecified.
+/// whose host is not loopback, link-local (cloud metadata lives there) or unspecified. User
+/// info, percent-encoded hosts and numeric hosts that are not plain dotted quads are refused
+/// in both cases: they would let a URL start with an allowed prefix yet reach another host, or
+/// spell a refused address so that this check does not recognise it.
 pub fn check_resturl(url: &str, allowed_prefixes: &[String]) -> Result<(), String> {
-    let Some(host) = url_host(url) else {
-        return Err(format!("{url:?} is not an http(s) URL with a host"));
-    };
+    let host = url_host(url)?;
     if !allowed_prefixes.is_empty() {
         return if allowed_prefixes.iter().any(|p| url.starts_with(p.as_str())) {
             Ok(())
@@ -83,54 +84,69 @@ pub fn check_resturl(url: &str, allowed_prefixes: &[String]) -> Result<(), Strin
             ))
         };
     }
-    let lower = host.to_ascii_lowercase();
-    if lower == "localhost" || lower.ends_with(".localhost") {
+    if host == "localhost" || host.ends_with(".localhost") {
         return Err(format!(
             "{url} points at loopback ({host}); the control plane must not call itself"
         ));
     }
-    match host.parse::<IpAddr>() {
+    match host.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
         Ok(ip) if ip.is_loopback() => Err(format!("{url} points at loopback ({ip}); the control plane must not call itself")),
         Ok(ip) if ip.is_unspecified() => Err(format!("{url} points at the unspecified address {ip}")),
         Ok(ip) if is_link_local(ip) => Err(format!(
             "{url} points at link-local {ip} (169.254.0.0/16, fe80::/10: where cloud metadata services live)"
         )),
-        _ => Ok(()),
+        Ok(_) => Ok(()),
+        // `127.1`, `2130706433`, `0x7f.0.0.1`: resolvers may read these as IPv4 addresses.
+        Err(_) if looks_numeric(&host) => Err(format!(
+            "{url}: host {host} is neither a name nor a dotted-quad IPv4 address"
+        )),
+        Err(_) => Ok(()),
     }
 }
 
 fn is_link_local(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => {
-            (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| mapped_bad(v4))
-        }
+        IpAddr::V6(v6) => (v6.segments()[0] & 0xffc0) == 0xfe80,
     }
 }
 
-fn mapped_bad(v4: Ipv4Addr) -> bool {
-    v4.is_link_local() || v4.is_loopback() || v4.is_unspecified()
+/// A host whose last label is numeric (`127.1`, `0x7f`, `2130706433`): no DNS name ends in a
+/// number, so it is an address in some spelling.
+fn looks_numeric(host: &str) -> bool {
+    let last = host.rsplit('.').next().unwrap_or_default();
+    let hex = last.strip_prefix("0x").unwrap_or(last);
+    !hex.is_empty()
+        && (last.bytes().all(|b| b.is_ascii_digit())
+            || (last.starts_with("0x") && hex.bytes().all(|b| b.is_ascii_hexdigit())))
 }
 
-/// The host of an `http://` or `https://` URL (brackets of IPv6 literals removed).
-fn url_host(url: &str) -> Option<String> {
+/// The host of an `http://` or `https://` URL: lowercased, without a trailing dot, IPv6
+/// brackets removed.
+fn url_host(url: &str) -> Result<String, String> {
+    let not_url = || format!("{url:?} is not an http(s) URL with a host");
     let rest = url
         .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"))?;
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(not_url)?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let host = if let Some(v6) = host_port.strip_prefix('[') {
-        v6.split(']').next().unwrap_or_default().to_string()
-    } else {
-        host_port.split(':').next().unwrap_or_default().to_string()
+    if authority.contains('@') {
+        return Err(format!(
+            "{url} carries user info (user@host); give credentials with restuser and secretName"
+        ));
+    }
+    if authority.contains('%') || authority.contains('\\') {
+        return Err(format!("{url}: escapes are not allowed in the host"));
+    }
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
     };
-    // IPv4-mapped IPv6 and other spellings normalise through the parser where possible.
-    let host = match host.parse::<Ipv6Addr>() {
-        Ok(v6) => v6.to_string(),
-        Err(_) => host,
-    };
-    (!host.is_empty()).then_some(host)
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    if host.is_empty() {
+        return Err(not_url());
+    }
+    Ok(host)
 }
 
 #[cfg(test)]
@@ -155,7 +171,9 @@ mod tests {
         assert!(deny("http://127.0.0.1:8080").contains("loopback (127.0.0.1)"));
         assert!(deny("http://localhost:8080").contains("loopback"));
         assert!(deny("http://[::1]:8080").contains("loopback (::1)"));
-        assert!(deny("http://user@127.0.0.2/").contains("loopback"));
+        assert!(deny("http://127.0.0.2/").contains("loopback (127.0.0.2)"));
+        assert!(deny("http://LOCALHOST.:8080").contains("loopback (localhost)"));
+        assert!(deny("http://[::ffff:127.0.0.1]:8080").contains("loopback (127.0.0.1)"));
     }
 
     #[test]
@@ -164,13 +182,38 @@ mod tests {
             deny("http://169.254.169.254/latest/meta-data").contains("link-local 169.254.169.254")
         );
         assert!(deny("http://[fe80::1]:80").contains("link-local fe80::1"));
-        assert!(deny("http://[::ffff:169.254.169.254]/").contains("link-local"));
+        assert!(deny("http://[::ffff:169.254.169.254]/").contains("link-local 169.254.169.254"));
     }
 
     #[test]
     fn unspecified_is_refused() {
         assert!(deny("http://0.0.0.0:9").contains("unspecified address 0.0.0.0"));
         assert!(deny("http://[::]:9").contains("unspecified"));
+    }
+
+    #[test]
+    fn other_spellings_of_addresses_are_refused() {
+        for url in [
+            "http://127.1:8080",
+            "http://2130706433/",
+            "http://0x7f.0.0.1/",
+            "http://0/",
+        ] {
+            assert!(
+                deny(url).contains("is neither a name nor a dotted-quad IPv4 address"),
+                "{url}"
+            );
+        }
+        assert!(deny("http://%31%32%37.0.0.1/").contains("escapes are not allowed"));
+        assert_eq!(check_resturl("http://heketi-2.storage:8080", &[]), Ok(()));
+    }
+
+    #[test]
+    fn user_info_is_refused_even_behind_an_allowed_prefix() {
+        assert!(deny("http://user@heketi.example.com/").contains("carries user info"));
+        let allow = vec!["http://127.0.0.1:".to_string()];
+        let err = check_resturl("http://127.0.0.1:@169.254.169.254/", &allow).unwrap_err();
+        assert!(err.contains("carries user info"), "{err}");
     }
 
     #[test]
