@@ -181,8 +181,17 @@ pub async fn run(
     };
     let managed = watcher::Config::default().labels(&managed_selector());
 
-    let (storage_classes, sc_stream) =
-        reflect(Api::<StorageClass>::all(client.clone()), managed.clone());
+    // With StorageClasses disabled the operator has no StorageClass permission (the chart grants
+    // none): no watch, an empty cache that counts as synced.
+    let (storage_classes, sc_stream) = if config.storage_classes_enabled {
+        let (store, stream) = reflect(Api::<StorageClass>::all(client.clone()), managed.clone());
+        (store, stream.boxed())
+    } else {
+        let (store, mut writer) = reflector::store::<StorageClass>();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        (store, futures::stream::empty().boxed())
+    };
     let (persistent_volumes, pv_stream) = reflect(
         Api::<PersistentVolume>::all(client.clone()),
         watcher::Config::default(),
@@ -282,15 +291,17 @@ pub async fn run(
             .with_config(ControllerConfig::default().concurrency(config.concurrency));
         controller = controller.reconcile_on(futures::stream::select_all(triggers));
         // StorageClasses are cluster-scoped: each scope triggers on those of its namespaces.
-        let sc_trigger = watcher(Api::<StorageClass>::all(client.clone()), managed.clone())
-            .default_backoff()
-            .touched_objects();
-        controller = controller.watches_stream(sc_trigger, move |sc: StorageClass| {
-            let l = sc.metadata.labels.as_ref()?;
-            let (ns, name) = (l.get(labels::NAMESPACE)?, l.get(labels::NAME)?);
-            (namespace.is_none() || namespace.as_deref() == Some(ns.as_str()))
-                .then(|| ObjectRef::new(name).within(ns))
-        });
+        if config.storage_classes_enabled {
+            let sc_trigger = watcher(Api::<StorageClass>::all(client.clone()), managed.clone())
+                .default_backoff()
+                .touched_objects();
+            controller = controller.watches_stream(sc_trigger, move |sc: StorageClass| {
+                let l = sc.metadata.labels.as_ref()?;
+                let (ns, name) = (l.get(labels::NAMESPACE)?, l.get(labels::NAME)?);
+                (namespace.is_none() || namespace.as_deref() == Some(ns.as_str()))
+                    .then(|| ObjectRef::new(name).within(ns))
+            });
+        }
         let mut stop = shutdown.clone();
         let controller = controller.graceful_shutdown_on(async move {
             let _ = stop.wait_for(|s| *s).await;
