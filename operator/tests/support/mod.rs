@@ -176,3 +176,164 @@ pub fn is_stalled_with(e: &Exposure, reason: &str) -> bool {
     let current = e.status.as_ref().and_then(|s| s.observed_generation) == e.metadata.generation;
     current && condition(e, condition::STALLED).is_some_and(|c| c.status == "True" && c.reason == reason)
 }
+
+// ---- Helpers of the reconcile-loop e2e tests (e2e_reconcile, e2e_examples, e2e_drift,
+// ---- e2e_invalid, e2e_conflicts, e2e_steady_state).
+
+/// Server-side applies `Exposure <name>` with `spec` (JSON) as the test's field manager; the
+/// test owns the whole spec, so fields left out of a later apply are removed.
+pub async fn apply_spec(
+    api: &Api<Exposure>,
+    name: &str,
+    spec: serde_json::Value,
+) -> Result<Exposure> {
+    let doc = serde_json::json!({ "metadata": { "name": name }, "spec": spec });
+    apply_exposure(api, &doc.to_string()).await
+}
+
+/// [`exposure_e2e::wait_for`] on an Exposure; on timeout the error also carries the operator log.
+pub async fn wait_exposure(
+    op: &Operator,
+    api: &Api<Exposure>,
+    name: &str,
+    description: &str,
+    predicate: impl Fn(&Exposure) -> bool,
+) -> Result<Exposure> {
+    exposure_e2e::wait_for(api, name, description, TIMEOUT, predicate)
+        .await
+        .map_err(|e| anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))
+}
+
+/// Waits until the Exposure is Ready for its current generation.
+pub async fn wait_ready(op: &Operator, api: &Api<Exposure>, name: &str) -> Result<Exposure> {
+    wait_exposure(op, api, name, "Ready for the current generation", is_ready).await
+}
+
+/// Waits until the Exposure is Stalled with `reason` for its current generation.
+pub async fn wait_stalled(
+    op: &Operator,
+    api: &Api<Exposure>,
+    name: &str,
+    reason: &str,
+) -> Result<Exposure> {
+    wait_exposure(op, api, name, &format!("Stalled {reason}"), |e| {
+        is_stalled_with(e, reason)
+    })
+    .await
+}
+
+/// The Stalled condition's message ("" when absent).
+pub fn stalled_message(e: &Exposure) -> String {
+    condition(e, exposure_crd::condition::STALLED)
+        .map(|c| c.message.clone())
+        .unwrap_or_default()
+}
+
+/// Carries `app.kubernetes.io/managed-by: exposure-operator` and `exposure.dev/name: <name>`.
+pub fn has_our_labels(meta: &kube::api::ObjectMeta, name: &str) -> bool {
+    let labels = meta.labels.clone().unwrap_or_default();
+    labels
+        .get(exposure_crd::labels::MANAGED_BY)
+        .map(String::as_str)
+        == Some(exposure_crd::labels::MANAGER)
+        && labels.get(exposure_crd::labels::NAME).map(String::as_str) == Some(name)
+}
+
+/// The uid of the controller ownerReference of kind Exposure, if any.
+pub fn controller_exposure_uid(meta: &kube::api::ObjectMeta) -> Option<String> {
+    meta.owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true) && r.kind == "Exposure")
+        .map(|r| r.uid.clone())
+}
+
+/// Checks that `check` keeps holding (polled every 500 ms) for `duration`; fails at the first
+/// poll where it does not, with the message it returned.
+pub async fn stays(
+    duration: Duration,
+    mut check: impl AsyncFnMut() -> Result<Option<String>>,
+) -> Result<()> {
+    let deadline = std::time::Instant::now() + duration;
+    while std::time::Instant::now() < deadline {
+        if let Some(problem) = check().await? {
+            bail!("{problem}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(())
+}
+
+/// Creates the StorageClass `fast` (provisioner `exposure.dev/simulated`) when it is missing.
+/// Cluster-scoped and shared by tests: created idempotently, never deleted.
+pub async fn ensure_fast_storage_class(cluster: &Cluster) -> Result<()> {
+    use k8s_openapi::api::storage::v1::StorageClass;
+    let api: Api<StorageClass> = Api::all(cluster.client());
+    if api.get_opt("fast").await?.is_some() {
+        return Ok(());
+    }
+    let sc: StorageClass = serde_json::from_value(serde_json::json!({
+        "metadata": { "name": "fast" },
+        "provisioner": "exposure.dev/simulated",
+        "reclaimPolicy": "Delete",
+    }))?;
+    match api.create(&kube::api::PostParams::default(), &sc).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl Operator {
+    /// Like [`Operator::start`], but without the test default `--gluster-allowed-resturl
+    /// http://127.0.0.1:`: the operator applies its own resturl policy (loopback refused).
+    pub async fn start_without_defaults(
+        cluster: &Cluster,
+        namespaces: &[&str],
+        extra: &[&str],
+    ) -> Result<Operator> {
+        let port = free_port()?;
+        let metrics_addr = format!("127.0.0.1:{port}");
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("operator-logs");
+        std::fs::create_dir_all(&dir)?;
+        let first = namespaces.first().copied().unwrap_or("all");
+        let log = dir.join(format!("{first}-{port}.log"));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_exposure-operator"));
+        cmd.args(["run", "--metrics-addr", &metrics_addr]);
+        for ns in namespaces {
+            cmd.args(["--namespace", ns]);
+        }
+        cmd.args(extra)
+            .env("KUBECONFIG", cluster.kubeconfig_path())
+            .env("RUST_LOG", "info")
+            .env("POD_NAME", format!("operator-{port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .kill_on_drop(true);
+        let child = cmd.spawn().context("starting exposure-operator")?;
+        let mut op = Operator {
+            child: Some(child),
+            metrics_addr,
+            log,
+        };
+        let addr = op.metrics_addr.clone();
+        let ready = eventually("the operator's /readyz", Duration::from_secs(60), || {
+            let addr = addr.clone();
+            async move {
+                Ok(http_get(&addr, "/readyz")
+                    .await
+                    .ok()
+                    .filter(|(code, _)| *code == 200)
+                    .map(|_| ()))
+            }
+        })
+        .await;
+        if let Err(e) = ready {
+            let logs = op.logs();
+            op.kill().await;
+            bail!("{e}\n--- operator log:\n{logs}");
+        }
+        Ok(op)
+    }
+}
