@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# The main job, on a fresh machine, in one command: brings up the local control plane (unless
+# KUBECONFIG is set), installs the CRD, starts the operator, applies every example (each in
+# its own namespace `exposure-<example>`) and shows `kubectl get exposures -A` converging.
+#
+# Interactive: the operator keeps running until Ctrl-C. Not interactive (CI, a pipe): exits
+# once everything is Ready (status 0) or the timeout passes (status 1).
+#
+# Env: RUN_LOCAL_TIMEOUT (seconds, default 240)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+timeout_s=${RUN_LOCAL_TIMEOUT:-240}
+say() { printf '\n==> %s\n' "$*"; }
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+local_cluster=false
+if [ -z "${KUBECONFIG:-}" ]; then
+  say "local control plane (e2e/cluster up; the first run builds Kubernetes, ~7 min)"
+  eval "$(e2e/cluster up)"
+  local_cluster=true
+fi
+export KUBECONFIG
+
+say "building the operator"
+cargo build -q -p exposure-operator -p exposure-e2e --bins
+bin=target/debug
+
+say "installing the CRD"
+$bin/exposure-operator crd | kubectl apply --server-side --force-conflicts -f - >/dev/null
+kubectl wait --for=condition=Established --timeout=60s crd/exposures.exposure.dev >/dev/null
+
+log=target/run-local-operator.log
+operator_args=(run --metrics-addr 127.0.0.1:0)
+if $local_cluster; then
+  # Only the local cluster gets the loopback heketi stand-in (never a real address).
+  operator_args+=(--gluster-allowed-resturl http://127.0.0.1:)
+fi
+say "starting the operator (log: $log)"
+$bin/exposure-operator "${operator_args[@]}" >"$log" 2>&1 &
+pids+=($!)
+
+gluster_url=
+if $local_cluster; then
+  kubectl apply -f - >/dev/null <<'YAML'
+# `fast` for examples/storage-existing-class.yaml: the node simulator provisions its PVs.
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: fast}
+provisioner: exposure.dev/simulated
+allowVolumeExpansion: true
+YAML
+  heketi_out=target/run-local-heketi.out
+  $bin/heketi-stand-in >"$heketi_out" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 50); do gluster_url=$(head -n1 "$heketi_out" 2>/dev/null || true); [ -n "$gluster_url" ] && break; sleep 0.1; done
+fi
+
+say "applying examples/"
+for file in examples/*.yaml; do
+  example=$(basename "$file" .yaml)
+  ns="exposure-$example"
+  kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  if grep -q 'resturl:' "$file"; then
+    if [ -z "$gluster_url" ]; then
+      echo "  skipping $file: its heketi resturl is only replaced by the loopback stand-in on the local cluster"
+      continue
+    fi
+    sed -E "s#resturl: .*#resturl: $gluster_url#" "$file" | kubectl apply -n "$ns" -f - | sed 's/^/  /'
+  else
+    kubectl apply -n "$ns" -f "$file" | sed 's/^/  /'
+  fi
+done
+
+say "kubectl get exposures -A (until all are Ready)"
+deadline=$((SECONDS + timeout_s))
+while :; do
+  table=$(kubectl get exposures -A 2>&1)
+  not_ready=$(kubectl get exposures -A -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -vc '^True$' || true)
+  if [ -t 1 ]; then clear; fi
+  printf '%s\n\n%s not Ready yet\n' "$table" "$not_ready"
+  if [ "$not_ready" = 0 ]; then
+    break
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "timed out after ${timeout_s}s; see $log and: kubectl get exposures -A -o wide" >&2
+    exit 1
+  fi
+  sleep 3
+done
+echo "all Exposures Ready."
+
+if [ -t 0 ]; then
+  echo "The operator keeps running (log: $log). Try: kubectl get exposures -A -o wide; Ctrl-C stops."
+  wait "${pids[0]}"
+fi
