@@ -22,11 +22,29 @@ pub const TEST_MANAGER: &str = "exposure-e2e";
 
 /// Applies the CRD (server-side apply, idempotent) and waits until it is served.
 pub async fn install_crd(cluster: &Cluster) -> Result<()> {
-    let out = Command::new(env!("CARGO_BIN_EXE_exposure-operator")).arg("crd").output().await?;
+    let out = Command::new(env!("CARGO_BIN_EXE_exposure-operator"))
+        .arg("crd")
+        .output()
+        .await?;
     anyhow::ensure!(out.status.success(), "exposure-operator crd failed");
     let yaml = String::from_utf8(out.stdout)?;
-    cluster.kubectl(&["apply", "--server-side", "--force-conflicts", "-f", "-"], Some(&yaml)).await?;
-    cluster.kubectl(&["wait", "--for=condition=Established", "--timeout=60s", "crd/exposures.exposure.dev"], None).await?;
+    cluster
+        .kubectl(
+            &["apply", "--server-side", "--force-conflicts", "-f", "-"],
+            Some(&yaml),
+        )
+        .await?;
+    cluster
+        .kubectl(
+            &[
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/exposures.exposure.dev",
+            ],
+            None,
+        )
+        .await?;
     Ok(())
 }
 
@@ -44,15 +62,27 @@ impl Operator {
         Self::start_with_kubeconfig(cluster.kubeconfig_path(), namespaces, extra).await
     }
 
-    pub async fn start_with_kubeconfig(kubeconfig: &std::path::Path, namespaces: &[&str], extra: &[&str]) -> Result<Operator> {
+    pub async fn start_with_kubeconfig(
+        kubeconfig: &std::path::Path,
+        namespaces: &[&str],
+        extra: &[&str],
+    ) -> Result<Operator> {
         let port = free_port()?;
         let metrics_addr = format!("127.0.0.1:{port}");
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("operator-logs");
         std::fs::create_dir_all(&dir)?;
-        let log = dir.join(format!("{}-{port}.log", namespaces.first().copied().unwrap_or("all")));
+        let log = dir.join(format!(
+            "{}-{port}.log",
+            namespaces.first().copied().unwrap_or("all")
+        ));
         let file = std::fs::File::create(&log)?;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_exposure-operator"));
-        cmd.arg("run").args(["--metrics-addr", &metrics_addr, "--gluster-allowed-resturl", "http://127.0.0.1:"]);
+        cmd.arg("run").args([
+            "--metrics-addr",
+            &metrics_addr,
+            "--gluster-allowed-resturl",
+            "http://127.0.0.1:",
+        ]);
         for ns in namespaces {
             cmd.args(["--namespace", ns]);
         }
@@ -65,10 +95,20 @@ impl Operator {
             .stderr(file)
             .kill_on_drop(true);
         let child = cmd.spawn().context("starting exposure-operator")?;
-        let mut op = Operator { child: Some(child), metrics_addr, log };
+        let mut op = Operator {
+            child: Some(child),
+            metrics_addr,
+            log,
+        };
         let ready = eventually("the operator's /readyz", Duration::from_secs(60), || {
             let addr = op.metrics_addr.clone();
-            async move { Ok(http_get(&addr, "/readyz").await.ok().filter(|(code, _)| *code == 200).map(|_| ())) }
+            async move {
+                Ok(http_get(&addr, "/readyz")
+                    .await
+                    .ok()
+                    .filter(|(code, _)| *code == 200)
+                    .map(|_| ()))
+            }
         })
         .await;
         if let Err(e) = ready {
@@ -92,14 +132,23 @@ impl Operator {
     /// Sum of `exposure_api_writes_total` over all kinds and verbs, optionally only those whose
     /// labels contain `filter` (e.g. `verb="apply"`).
     pub async fn writes(&self, filter: Option<&str>) -> Result<f64> {
-        Ok(metric_sum(&self.metrics().await?, "exposure_api_writes_total", filter))
+        Ok(metric_sum(
+            &self.metrics().await?,
+            "exposure_api_writes_total",
+            filter,
+        ))
     }
 
     /// SIGTERM, then wait for the process to exit (killed after 20 s).
     pub async fn stop(mut self) -> Result<std::process::ExitStatus> {
-        let Some(mut child) = self.child.take() else { bail!("already stopped") };
+        let Some(mut child) = self.child.take() else {
+            bail!("already stopped")
+        };
         if let Some(pid) = child.id() {
-            let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+            let _ = Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .await;
         }
         match tokio::time::timeout(Duration::from_secs(20), child.wait()).await {
             Ok(status) => Ok(status?),
@@ -120,24 +169,40 @@ impl Operator {
 /// Sum of the samples of `name` (whose labels contain `filter`, when given).
 pub fn metric_sum(text: &str, name: &str, filter: Option<&str>) -> f64 {
     text.lines()
-        .filter(|l| l.starts_with(name) && (l.len() == name.len() || matches!(l.as_bytes()[name.len()], b'{' | b' ')))
+        .filter(|l| {
+            l.starts_with(name)
+                && (l.len() == name.len() || matches!(l.as_bytes()[name.len()], b'{' | b' '))
+        })
         .filter(|l| filter.is_none_or(|f| l.contains(f)))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
 }
 
 fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// A plain HTTP/1.1 GET on loopback; returns (status code, body).
 pub async fn http_get(addr: &str, path: &str) -> Result<(u16, String)> {
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.write_all(format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes()).await?;
+    stream
+        .write_all(
+            format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
     let mut buf = String::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut buf)).await??;
-    let code = buf.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| anyhow!("bad response"))?;
-    let body = buf.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let code = buf
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| anyhow!("bad response"))?;
+    let body = buf
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((code, body))
 }
 
@@ -146,19 +211,38 @@ pub async fn apply_exposure(api: &Api<Exposure>, yaml: &str) -> Result<Exposure>
     let mut value: serde_json::Value = serde_yaml::from_str(yaml)?;
     value["apiVersion"] = "exposure.dev/v1alpha1".into();
     value["kind"] = "Exposure".into();
-    let name = value["metadata"]["name"].as_str().ok_or_else(|| anyhow!("no metadata.name"))?.to_string();
-    Ok(api.patch(&name, &PatchParams::apply(TEST_MANAGER).force(), &Patch::Apply(&value)).await?)
+    let name = value["metadata"]["name"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no metadata.name"))?
+        .to_string();
+    Ok(api
+        .patch(
+            &name,
+            &PatchParams::apply(TEST_MANAGER).force(),
+            &Patch::Apply(&value),
+        )
+        .await?)
 }
 
 /// Reads `examples/<file>` (all documents).
 pub fn example(file: &str) -> Result<Vec<String>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(file);
     let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
-    Ok(text.split("\n---").map(str::to_string).filter(|d| d.lines().any(|l| l.starts_with("kind:"))).collect())
+    Ok(text
+        .split("\n---")
+        .map(str::to_string)
+        .filter(|d| d.lines().any(|l| l.starts_with("kind:")))
+        .collect())
 }
 
 pub fn condition<'a>(e: &'a Exposure, type_: &str) -> Option<&'a Condition> {
-    e.status.as_ref()?.conditions.iter().find(|c| c.type_ == type_)
+    e.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
 }
 
 pub fn is_true(e: &Exposure, type_: &str) -> bool {
@@ -174,7 +258,9 @@ pub fn is_ready(e: &Exposure) -> bool {
 /// Stalled=True with `reason` for the current generation.
 pub fn is_stalled_with(e: &Exposure, reason: &str) -> bool {
     let current = e.status.as_ref().and_then(|s| s.observed_generation) == e.metadata.generation;
-    current && condition(e, condition::STALLED).is_some_and(|c| c.status == "True" && c.reason == reason)
+    current
+        && condition(e, condition::STALLED)
+            .is_some_and(|c| c.status == "True" && c.reason == reason)
 }
 
 // ---- Helpers of the reconcile-loop e2e tests (e2e_reconcile, e2e_examples, e2e_drift,
@@ -336,4 +422,30 @@ impl Operator {
         }
         Ok(op)
     }
+}
+
+/// The cluster (CRD installed), a fresh namespace `<prefix>-…`, and an operator scoped to it
+/// started with `extra` flags.
+pub async fn start_in_namespace(
+    prefix: &str,
+    extra: &[&str],
+) -> Result<(Cluster, exposure_e2e::TestNamespace, Operator)> {
+    let cluster = exposure_e2e::cluster().await?;
+    install_crd(&cluster).await?;
+    let ns = exposure_e2e::TestNamespace::new(&cluster, prefix).await?;
+    let op = Operator::start(&cluster, &[ns.name()], extra).await?;
+    Ok((cluster, ns, op))
+}
+
+/// Deletes the namespace while the operator still runs (it removes its finalizers), then stops
+/// the operator.
+pub async fn finish(ns: exposure_e2e::TestNamespace, op: Operator) -> Result<()> {
+    ns.cleanup().await?;
+    op.stop().await?;
+    Ok(())
+}
+
+/// A minimal valid web workload spec: one container port 80, visibility Internal.
+pub fn web_spec(image: &str) -> serde_json::Value {
+    serde_json::json!({ "image": image, "ports": [{ "name": "http", "containerPort": 80 }] })
 }
