@@ -30,7 +30,7 @@ use super::context::Context;
 use super::ownership;
 use super::reconcile::{child_reference, note, INVALID_SPEC};
 use super::Error;
-use crate::build::{pvc_name, Children};
+use crate::build::{pvc_name, storage_class_name, Children};
 use crate::quantity::parse_quantity;
 use crate::status::Blocker;
 use crate::storage_policy::{storage_blockers, StoragePolicy};
@@ -76,7 +76,9 @@ pub async fn prepare(
                 if differing.is_empty() {
                     continue;
                 }
-                let users = storage_class_users(ctx, &planned.child.name);
+                // Only provisioned volumes tie a class down: a Pending claim is provisioned
+                // from whatever class carries the name when provisioning is retried.
+                let users = pvs_using(ctx, &planned.child.name);
                 if users.is_empty() {
                     let uid = live
                         .pointer("/metadata/uid")
@@ -197,10 +199,9 @@ fn storage_class_differences(desired: &Value, live: &Value) -> Vec<String> {
     fields
 }
 
-/// PVs and PVCs using the StorageClass `name`.
-fn storage_class_users(ctx: &Context, name: &str) -> Vec<String> {
-    let mut users: Vec<String> = ctx
-        .cluster_stores
+/// PVs of the StorageClass `name`.
+fn pvs_using(ctx: &Context, name: &str) -> Vec<String> {
+    ctx.cluster_stores
         .persistent_volumes
         .state()
         .iter()
@@ -211,7 +212,12 @@ fn storage_class_users(ctx: &Context, name: &str) -> Vec<String> {
                 == Some(name)
         })
         .map(|pv| format!("PV {}", pv.name_any()))
-        .collect();
+        .collect()
+}
+
+/// PVs and PVCs using the StorageClass `name`.
+fn storage_class_users(ctx: &Context, name: &str) -> Vec<String> {
+    let mut users = pvs_using(ctx, name);
     users.extend(
         ctx.stores
             .pvcs
@@ -295,7 +301,11 @@ pub async fn release_undesired(
             remaining += 1;
         } else if let Some(kept) = delete_storage_class_if_unused(ctx, &sc).await? {
             remaining += 1;
-            notes.extend(kept);
+            // Said once: in the reconcile that dropped the class from the status resources
+            // (each later one would repeat it until the volume goes).
+            if listed_in_status(exposure, &sc.name_any()) {
+                notes.extend(kept);
+            }
         } else {
             notes.push(note(
                 EventType::Normal,
@@ -407,6 +417,15 @@ async fn release_pvc(
     )
     .await?;
     Ok(())
+}
+
+fn listed_in_status(exposure: &Exposure, class: &str) -> bool {
+    let kind = ChildKind::StorageClass.as_str();
+    exposure
+        .status
+        .iter()
+        .flat_map(|s| &s.resources)
+        .any(|r| r.kind == kind && r.name == class)
 }
 
 /// `None` when deleted (or already gone); `Some(events)` when kept because something uses it.
@@ -583,13 +602,11 @@ async fn cleanup(ctx: &Context, exposure: &Exposure, namespace: &str) -> Result<
 
 /// Periodic sweep: PVCs labelled for an Exposure that no longer exists are released (an
 /// Exposure without finalizer is gone before we see it), and StorageClasses of missing
-/// Exposures are deleted once unused. Writes nothing when there is nothing to do.
+/// Exposures, or no longer in their spec, are deleted once unused. Writes nothing when there is nothing to do.
 pub async fn sweep(ctx: &Context) -> Result<(), Error> {
-    let exists = |ns: &str, name: &str| {
-        ctx.all_exposures.iter().any(|s| {
-            s.get(&kube::runtime::reflector::ObjectRef::new(name).within(ns))
-                .is_some()
-        })
+    let find = |ns: &str, name: &str| {
+        let key = kube::runtime::reflector::ObjectRef::new(name).within(ns);
+        ctx.all_exposures.iter().find_map(|s| s.get(&key))
     };
     for pvc in ctx.stores.pvcs.state() {
         let (Some(ns), Some(name)) = (
@@ -598,7 +615,7 @@ pub async fn sweep(ctx: &Context) -> Result<(), Error> {
         ) else {
             continue;
         };
-        if !exists(&ns, &name)
+        if find(&ns, &name).is_none()
             && pvc.metadata.deletion_timestamp.is_none()
             && pvc.owner_references().is_empty()
         {
@@ -614,11 +631,25 @@ pub async fn sweep(ctx: &Context) -> Result<(), Error> {
         ) else {
             continue;
         };
-        if !exists(ns, name) && in_scope(ctx, ns) {
+        if !in_scope(ctx, ns) {
+            continue;
+        }
+        // A class of a deleted Exposure, or one its spec no longer names (left in place while
+        // a volume used it; nothing else triggers a reconcile when that volume goes).
+        let wanted = find(ns, name).is_some_and(|e| names_class(&e, ns, &sc.name_any()));
+        if !wanted {
             delete_storage_class_if_unused(ctx, &sc).await?;
         }
     }
     Ok(())
+}
+
+/// Whether a glusterfs volume of `exposure` (in `namespace`) builds the StorageClass `class`.
+fn names_class(exposure: &Exposure, namespace: &str, class: &str) -> bool {
+    exposure.spec.storage.iter().any(|v| {
+        v.glusterfs.is_some()
+            && storage_class_name(Some(namespace), &exposure.name_any(), v) == class
+    })
 }
 
 /// Whether this operator instance watches `namespace` (a StorageClass of an unwatched
