@@ -113,3 +113,59 @@ fn push_all<'a, T: Serialize + 'a>(
         out.push(DesiredChild { kind, name, object });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::build;
+    use crate::cluster::ClusterInfo;
+    use crate::validate::validate;
+
+    #[test]
+    fn children_come_in_apply_order_with_names() {
+        let yaml = r#"
+apiVersion: exposure.dev/v1alpha1
+kind: Exposure
+metadata: {name: web, namespace: shop, uid: 0000-1}
+spec:
+  image: nginx:1.25
+  ports: [{name: http, containerPort: 80}]
+  visibility: {type: Ingress}
+  ingress: {host: web.example.com}
+  headless: true
+  quota: {hard: {pods: "3"}}
+  storage: [{name: data, mountPath: /data, size: 1Gi, storageClassName: fast}]
+"#;
+        let exposure: exposure_crd::Exposure = serde_yaml::from_str(yaml).expect("parses");
+        let cluster = ClusterInfo::default();
+        let valid = validate(&exposure, &cluster).expect("valid");
+        let children = desired_children(&build(&valid, &cluster));
+        let got: Vec<(ChildKind, &str)> =
+            children.iter().map(|c| (c.kind, c.name.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![
+                (ChildKind::PersistentVolumeClaim, "web-data"),
+                (ChildKind::ResourceQuota, "web"),
+                (ChildKind::Deployment, "web"),
+                (ChildKind::Service, "web"),
+                (ChildKind::Service, "web-headless"),
+                (ChildKind::Ingress, "web"),
+            ]
+        );
+        assert!(children
+            .iter()
+            .all(|c| c.object.get("apiVersion").is_some() && c.object.get("kind").is_some()));
+    }
+
+    #[test]
+    fn api_resources_name_the_right_endpoints() {
+        let ar = ChildKind::Ingress.api_resource();
+        assert_eq!(
+            (ar.group.as_str(), ar.version.as_str(), ar.plural.as_str()),
+            ("networking.k8s.io", "v1", "ingresses")
+        );
+        assert!(!ChildKind::StorageClass.namespaced());
+        assert_eq!(ChildKind::Endpoints.api_resource().plural, "endpoints");
+    }
+}

@@ -149,13 +149,19 @@ where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let (store, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, cfg))
+    let stream = reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
         .default_backoff()
         .touched_objects()
         .inspect_err(
             |e| tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying"),
         );
     (store, stream)
+}
+
+/// managedFields are often the largest part of an object and nothing here reads them: keep
+/// them out of the caches.
+fn drop_managed_fields<K: Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
 }
 
 /// Maps a namespaced child to its Exposure by label.
@@ -222,7 +228,8 @@ pub async fn run(
             watcher(
                 scoped_api::<Exposure>(&client, ns),
                 watcher::Config::default(),
-            ),
+            )
+            .modify(drop_managed_fields),
         )
         .default_backoff()
         .applied_objects()
