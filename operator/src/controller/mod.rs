@@ -164,10 +164,24 @@ fn drop_managed_fields<K: Resource>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
 }
 
-/// Maps a namespaced child to its Exposure by label.
+/// Maps a namespaced child to its Exposure by label, else by its controller ownerReference: a
+/// child whose `exposure.dev/name` label was removed by hand must still wake its Exposure up,
+/// which then reports the object as not ours.
 fn to_exposure<K: Resource>(obj: K) -> Option<ObjectRef<Exposure>> {
     let meta = obj.meta();
-    let name = meta.labels.as_ref()?.get(labels::NAME)?;
+    let by_label = meta.labels.as_ref().and_then(|l| l.get(labels::NAME));
+    let by_owner = || {
+        meta.owner_references.iter().flatten().find(|r| {
+            r.controller == Some(true)
+                && r.kind == "Exposure"
+                && r.api_version
+                    .starts_with(&format!("{}/", exposure_crd::GROUP))
+        })
+    };
+    let name = match by_label {
+        Some(name) => name,
+        None => &by_owner()?.name,
+    };
     Some(ObjectRef::new(name).within(meta.namespace.as_deref()?))
 }
 
