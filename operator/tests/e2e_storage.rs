@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::{Event, PersistentVolume, PersistentVolumeClaim}
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::{Api, ResourceExt};
+use std::sync::Mutex;
 use support::*;
 
 /// Everything one test runs against.
@@ -29,6 +30,9 @@ struct Env {
     pvcs: Api<PersistentVolumeClaim>,
     classes: Api<StorageClass>,
     pvs: Api<PersistentVolume>,
+    /// StorageClasses deleted when the test ends, also when it fails; after the operator has
+    /// stopped (fields drop in order), so it cannot create them again.
+    guards: Mutex<Vec<DeleteOnDrop>>,
 }
 
 impl Env {
@@ -58,6 +62,7 @@ impl Env {
             pvcs: ns.api(),
             classes: Api::all(client.clone()),
             pvs: Api::all(client),
+            guards: Mutex::default(),
             cluster,
             ns,
             op,
@@ -143,18 +148,24 @@ impl Env {
 
     /// Namespace first (the operator removes finalizers while it goes), then the operator.
     async fn finish(self) -> Result<()> {
-        self.ns.cleanup().await?;
-        self.op.stop().await?;
+        let Env { ns, op, guards, .. } = self;
+        ns.cleanup().await?;
+        op.stop().await?;
+        drop(guards);
         Ok(())
     }
 
-    fn guard_class(&self, class: &str) -> DeleteOnDrop {
-        self.cluster.delete_on_drop("storageclass", class)
+    /// Deletes the StorageClass `class` when the test ends.
+    fn guard_class(&self, class: &str) {
+        let guard = self.cluster.delete_on_drop("storageclass", class);
+        if let Ok(mut guards) = self.guards.lock() {
+            guards.push(guard);
+        }
     }
 
     /// Creates a StorageClass of the simulated provisioner (node-sim binds its PVCs at once).
-    async fn simulated_class(&self, class: &str) -> Result<DeleteOnDrop> {
-        let guard = self.guard_class(class);
+    async fn simulated_class(&self, class: &str) -> Result<()> {
+        self.guard_class(class);
         let sc: StorageClass = serde_json::from_value(serde_json::json!({
             "metadata": { "name": class },
             "provisioner": "exposure.dev/simulated",
@@ -162,7 +173,7 @@ impl Env {
             "allowVolumeExpansion": true,
         }))?;
         self.classes.create(&PostParams::default(), &sc).await?;
-        Ok(guard)
+        Ok(())
     }
 
     /// No StorageClass `class`, no PVC and no Deployment of `name` exist.
@@ -264,8 +275,8 @@ async fn gluster_volume_is_released_on_delete_and_readopted() -> Result<()> {
     let env = Env::start("st-gluster", &[]).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = unique_class("gluster");
-    let _guard = env.guard_class(&class);
-    let doc = gluster_exposure("web", &class, heketi.url(), "", "");
+    env.guard_class(&class);
+    let doc = gluster_exposure("web", &class, heketi.url(), "      readOnly: true", "");
     env.apply(&doc).await?;
 
     let ready = env.ready("web").await?;
@@ -303,7 +314,12 @@ async fn gluster_volume_is_released_on_delete_and_readopted() -> Result<()> {
         .and_then(|s| s.template.spec)
         .map(|s| s.containers[0].volume_mounts.clone().unwrap_or_default())
         .unwrap_or_default();
-    ensure!(mounts.iter().any(|m| m.mount_path == "/data"), "{mounts:?}");
+    ensure!(
+        mounts
+            .iter()
+            .any(|m| m.mount_path == "/data" && m.read_only == Some(true)),
+        "/data mounted read-only: {mounts:?}"
+    );
 
     env.delete_exposure("web").await?;
     wait_for_deletion(&env.ns.api::<Deployment>(), "web", TIMEOUT).await?;
@@ -344,7 +360,7 @@ async fn reclaim_delete_volume_and_class_go_with_the_exposure() -> Result<()> {
     let env = Env::start("st-delete", &[]).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = unique_class("gluster-del");
-    let _guard = env.guard_class(&class);
+    env.guard_class(&class);
     let created = env
         .apply(&gluster_exposure(
             "web",
@@ -396,7 +412,7 @@ async fn provisioning_failure_is_reported_in_storage_bound() -> Result<()> {
     let heketi = HeketiStandIn::start().await?;
     heketi.set_fail(Some("no space left on simulated gluster cluster"));
     let class = unique_class("gluster-fail");
-    let _guard = env.guard_class(&class);
+    env.guard_class(&class);
     env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
         .await?;
     // kube-controller-manager 1.20 reports a generic text (the heketi answer goes to its log):
@@ -446,7 +462,7 @@ async fn changed_gluster_class_without_volumes_is_recreated() -> Result<()> {
     // Provisioning fails: the PVC stays Pending and no PV uses the class.
     heketi.set_fail(Some("heketi is down"));
     let class = unique_class("gluster-recreate");
-    let _guard = env.guard_class(&class);
+    env.guard_class(&class);
     env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
         .await?;
     let first = wait_for(&env.classes, &class, "StorageClass", TIMEOUT, |_| true).await?;
@@ -497,7 +513,7 @@ async fn changed_gluster_class_with_a_volume_is_stalled() -> Result<()> {
     let env = Env::start("st-immutable", &[]).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = unique_class("gluster-immutable");
-    let _guard = env.guard_class(&class);
+    env.guard_class(&class);
     env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
         .await?;
     env.ready("web").await?;
@@ -532,7 +548,7 @@ async fn changed_gluster_class_with_a_volume_is_stalled() -> Result<()> {
 async fn existing_class_volume_binds_and_grows() -> Result<()> {
     let env = Env::start("st-grow", &[]).await?;
     let class = unique_class("sim-grow");
-    let _guard = env.simulated_class(&class).await?;
+    env.simulated_class(&class).await?;
     env.apply(&class_exposure("web", &class, 1, &[("data", "1Gi")]))
         .await?;
     let ready = env.ready("web").await?;
@@ -567,7 +583,7 @@ async fn existing_class_volume_binds_and_grows() -> Result<()> {
 async fn shrinking_a_volume_is_stalled() -> Result<()> {
     let env = Env::start("st-shrink", &[]).await?;
     let class = unique_class("sim-shrink");
-    let _guard = env.simulated_class(&class).await?;
+    env.simulated_class(&class).await?;
     env.apply(&class_exposure("web", &class, 1, &[("data", "2Gi")]))
         .await?;
     env.ready("web").await?;
@@ -585,7 +601,7 @@ async fn class_name_of_a_foreign_storage_class_is_a_conflict() -> Result<()> {
     let env = Env::start("st-conflict", &[]).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = unique_class("foreign");
-    let _guard = env.simulated_class(&class).await?;
+    env.simulated_class(&class).await?;
     let before = env.classes.get(&class).await?;
     env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
         .await?;
@@ -609,7 +625,7 @@ async fn glusterfs_on_a_newer_cluster_is_unsupported() -> Result<()> {
     let env = Env::start("st-newer", &["--assume-kubernetes-version", "1.27"]).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = unique_class("gluster-127");
-    let _guard = env.guard_class(&class);
+    env.guard_class(&class);
     env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
         .await?;
     let message = env.stalled("web", "UnsupportedByCluster").await?;
@@ -623,7 +639,7 @@ async fn glusterfs_with_storage_classes_disabled_is_refused() -> Result<()> {
     let env = Env::start("st-disabled", &["--storage-classes-enabled=false"]).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = unique_class("gluster-disabled");
-    let _guard = env.guard_class(&class);
+    env.guard_class(&class);
     env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
         .await?;
     let message = env.stalled("web", "StorageClassesDisabled").await?;
@@ -635,7 +651,7 @@ async fn glusterfs_with_storage_classes_disabled_is_refused() -> Result<()> {
 /// Applies a glusterfs Exposure the operator's default policy must refuse.
 async fn refused(env: &Env, url: &str, gluster: &str, expected: &str) -> Result<()> {
     let class = unique_class("refused");
-    let _guard = env.guard_class(&class);
+    env.guard_class(&class);
     env.apply(&gluster_exposure("web", &class, url, "", gluster))
         .await?;
     let message = env.stalled("web", "StorageClassNotAllowed").await?;
@@ -675,7 +691,7 @@ async fn foreign_secret_namespace_is_not_allowed() -> Result<()> {
 async fn volume_removed_from_the_spec_is_listed_as_retained() -> Result<()> {
     let env = Env::start("st-retained", &[]).await?;
     let class = unique_class("sim-retained");
-    let _guard = env.simulated_class(&class).await?;
+    env.simulated_class(&class).await?;
     env.apply(&class_exposure(
         "web",
         &class,
@@ -726,7 +742,7 @@ async fn volume_removed_from_the_spec_is_listed_as_retained() -> Result<()> {
 async fn rwo_volume_with_two_replicas_warns() -> Result<()> {
     let env = Env::start("st-rwo", &[]).await?;
     let class = unique_class("sim-rwo");
-    let _guard = env.simulated_class(&class).await?;
+    env.simulated_class(&class).await?;
     env.apply(&class_exposure("web", &class, 2, &[("data", "1Gi")]))
         .await?;
     let event = env.event("web", "SharedReadWriteOnce").await?;
@@ -744,7 +760,7 @@ async fn gluster_volume_removed_from_the_spec_goes_with_its_class() -> Result<()
     let env = Env::start("st-remove", &[]).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = unique_class("gluster-remove");
-    let _guard = env.guard_class(&class);
+    env.guard_class(&class);
     let volume = "      reclaim: Delete";
     env.apply(&gluster_exposure("web", &class, heketi.url(), volume, ""))
         .await?;
@@ -790,7 +806,7 @@ async fn gluster_volume_removed_from_the_spec_goes_with_its_class() -> Result<()
 async fn pvc_of_an_exposure_deleted_without_finalizer_is_released_and_readopted() -> Result<()> {
     let env = Env::start("st-sweep", &[]).await?;
     let class = unique_class("sim-sweep");
-    let _guard = env.simulated_class(&class).await?;
+    env.simulated_class(&class).await?;
     let doc = class_exposure("web", &class, 1, &[("data", "1Gi")]);
     env.apply(&doc).await?;
     let ready = env.ready("web").await?;
