@@ -661,3 +661,126 @@ fn in_scope(ctx: &Context, namespace: &str) -> bool {
 pub fn sweep_interval() -> Duration {
     Duration::from_secs(10)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exposure(spec: Value) -> Exposure {
+        serde_json::from_value(json!({
+            "apiVersion": "exposure.dev/v1alpha1",
+            "kind": "Exposure",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    fn pvc(size: &str, modes: &[&str], class: &str) -> Value {
+        json!({
+            "metadata": {"name": "web-data", "labels": {labels::VOLUME: "data"}},
+            "spec": {
+                "accessModes": modes,
+                "resources": {"requests": {"storage": size}},
+                "storageClassName": class,
+            },
+        })
+    }
+
+    fn with_data_volume() -> Exposure {
+        exposure(json!({
+            "image": "busybox",
+            "storage": [
+                {"name": "logs", "mountPath": "/logs", "size": "1Gi"},
+                {"name": "data", "mountPath": "/data", "size": "1Gi"},
+            ],
+        }))
+    }
+
+    #[test]
+    fn growing_is_fine_shrinking_names_the_current_size() {
+        let e = with_data_volume();
+        let live = pvc("2Gi", &["ReadWriteOnce"], "fast");
+        assert!(pvc_change_blockers(&e, &pvc("3Gi", &["ReadWriteOnce"], "fast"), &live).is_empty());
+        let b = pvc_change_blockers(&e, &pvc("1Gi", &["ReadWriteOnce"], "fast"), &live);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].reason, INVALID_SPEC);
+        assert!(
+            b[0].message.starts_with(
+                "spec.storage[1].size: 1Gi is smaller than the current size 2Gi of PVC web-data"
+            ),
+            "{}",
+            b[0].message
+        );
+    }
+
+    #[test]
+    fn access_modes_and_class_cannot_change() {
+        let e = with_data_volume();
+        let live = pvc("1Gi", &["ReadWriteOnce"], "fast");
+        let b = pvc_change_blockers(&e, &pvc("1Gi", &["ReadWriteMany"], "slow"), &live);
+        let messages: Vec<&str> = b.iter().map(|b| b.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains(
+            "the accessModes of PVC web-data cannot change ([\"ReadWriteOnce\"] → [\"ReadWriteMany\"])"
+        ));
+        assert!(messages[1]
+            .contains("the storage class of PVC web-data cannot change (fast → slow); keep fast"));
+    }
+
+    #[test]
+    fn class_differences_name_the_fields() {
+        let live = json!({"provisioner": "kubernetes.io/glusterfs", "reclaimPolicy": "Delete",
+            "parameters": {"resturl": "http://a", "volumetype": "none"}});
+        let desired = json!({"provisioner": "kubernetes.io/glusterfs", "reclaimPolicy": "Retain",
+            "parameters": {"resturl": "http://b"}});
+        assert_eq!(
+            storage_class_differences(&desired, &live),
+            [
+                "reclaimPolicy",
+                "parameters.resturl",
+                "parameters.volumetype"
+            ]
+        );
+        assert!(storage_class_differences(&live, &live).is_empty());
+    }
+
+    #[test]
+    fn a_class_is_named_by_a_glusterfs_volume_only() {
+        let e = exposure(json!({
+            "image": "busybox",
+            "storage": [
+                {"name": "data", "mountPath": "/data", "size": "1Gi",
+                 "glusterfs": {"resturl": "http://heketi:8080"}},
+                {"name": "named", "mountPath": "/named", "size": "1Gi",
+                 "glusterfs": {"resturl": "http://heketi:8080", "className": "gluster-heketi"}},
+                {"name": "plain", "mountPath": "/plain", "size": "1Gi", "storageClassName": "fast"},
+            ],
+        }));
+        assert!(names_class(&e, "shop", "shop.web.data"));
+        assert!(names_class(&e, "shop", "gluster-heketi"));
+        assert!(!names_class(&e, "shop", "fast"));
+        assert!(!names_class(&e, "other", "shop.web.data"));
+    }
+
+    #[test]
+    fn shared_read_write_once_warns_with_more_than_one_replica() {
+        let spec = |replicas: i32, modes: Value| {
+            exposure(json!({
+                "image": "busybox",
+                "replicas": replicas,
+                "storage": [{"name": "data", "mountPath": "/data", "size": "1Gi", "accessModes": modes}],
+            }))
+        };
+        assert!(warnings(&spec(1, json!(["ReadWriteOnce"]))).is_empty());
+        assert!(warnings(&spec(2, json!(["ReadWriteMany"]))).is_empty());
+        let w = warnings(&spec(2, json!([])));
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].reason, "SharedReadWriteOnce");
+        assert!(w[0]
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("strategy: Recreate"));
+    }
+}
