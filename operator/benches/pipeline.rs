@@ -79,9 +79,7 @@ fn main() {
         .collect();
     let drift_t = measure(|| {
         for d in &desired {
-            let mut stamped = d.object.clone();
-            drift::stamp_hash(&mut stamped);
-            black_box(drift::is_up_to_date(&stamped, &stamped));
+            black_box(drift::is_up_to_date(&d.object, &d.object));
         }
     }) / n;
     let now = Time(k8s_openapi::jiff::Timestamp::UNIX_EPOCH);

@@ -98,10 +98,9 @@ fn foreign_message(
 
 /// Applies one planned child unless it is up to date.
 pub async fn apply(ctx: &Context, namespace: &str, planned: &Planned) -> Result<Applied, Error> {
-    let mut desired = planned.child.object.clone();
-    drift::stamp_hash(&mut desired);
+    let desired = &planned.child.object;
     if let Some(live) = &planned.live {
-        if drift::is_up_to_date(&desired, live) {
+        if drift::is_up_to_date(desired, live) {
             return Ok(Applied::Unchanged);
         }
     }
@@ -110,7 +109,7 @@ pub async fn apply(ctx: &Context, namespace: &str, planned: &Planned) -> Result<
     let name = &planned.child.name;
     ctx.metrics
         .count_write(planned.child.kind.as_str(), "apply");
-    match api.patch(name, &params, &Patch::Apply(&desired)).await {
+    match api.patch(name, &params, &Patch::Apply(desired)).await {
         Ok(_) => {}
         // A Service cannot change between ExternalName and the other types in place (clusterIP
         // and nodePorts allocated for one type are invalid for the other): recreate it.
@@ -126,7 +125,7 @@ pub async fn apply(ctx: &Context, namespace: &str, planned: &Planned) -> Result<
             .await?;
             ctx.metrics
                 .count_write(planned.child.kind.as_str(), "apply");
-            api.patch(name, &params, &Patch::Apply(&desired)).await?;
+            api.patch(name, &params, &Patch::Apply(desired)).await?;
         }
         Err(e) => return Err(e.into()),
     }

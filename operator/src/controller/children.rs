@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::build::Children;
+use crate::drift;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ChildKind {
@@ -102,9 +103,11 @@ fn push_all<'a, T: Serialize + 'a>(
     items: impl IntoIterator<Item = &'a T>,
 ) {
     for item in items {
-        let Ok(object) = serde_json::to_value(item) else {
+        let Ok(mut object) = serde_json::to_value(item) else {
             continue;
         };
+        // The object exactly as applied (and as `render` prints it): with the hash of itself.
+        drift::stamp_hash(&mut object);
         let name = object
             .pointer("/metadata/name")
             .and_then(Value::as_str)
