@@ -440,7 +440,14 @@ async fn scenarios(cluster: &Cluster, rbac: &Rbac, namespaces: &[TestNamespace])
         )
         .await?;
     anyhow::ensure!(!holder.trim().is_empty(), "the Lease has no holder");
+    // Shutdown releases the Lease (a patch): also allowed.
+    let log = op.log.clone();
     op.stop().await?;
+    let logs = std::fs::read_to_string(&log)?;
+    anyhow::ensure!(
+        !logs.contains("403") && !logs.to_ascii_lowercase().contains("forbidden"),
+        "denied during shutdown:\n{logs}"
+    );
     Ok(())
 }
 
