@@ -735,6 +735,21 @@ async fn volume_removed_from_the_spec_is_listed_as_retained() -> Result<()> {
     let event = env.event("web", "Retained").await?;
     ensure!(event.message.unwrap_or_default().contains("web-logs"));
     env.ready("web").await?;
+
+    // Deleting the retained PVC takes it off the list (well before any resync).
+    env.delete_volumes(&["web-logs"]).await?;
+    wait_for(
+        &env.exposures,
+        "web",
+        "status.retainedVolumes empty",
+        TIMEOUT,
+        |e| {
+            e.status
+                .as_ref()
+                .is_some_and(|s| s.retained_volumes.is_empty())
+        },
+    )
+    .await?;
     env.finish().await
 }
 

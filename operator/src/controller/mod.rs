@@ -164,12 +164,17 @@ fn drop_managed_fields<K: Resource>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
 }
 
-/// Maps a namespaced child to its Exposure by label, else by its controller ownerReference: a
+/// Maps a namespaced child to its Exposure by label (`exposure.dev/name`, or
+/// `exposure.dev/retained-from` on a released PVC), else by its controller ownerReference: a
 /// child whose `exposure.dev/name` label was removed by hand must still wake its Exposure up,
 /// which then reports the object as not ours.
 fn to_exposure<K: Resource>(obj: K) -> Option<ObjectRef<Exposure>> {
     let meta = obj.meta();
-    let by_label = meta.labels.as_ref().and_then(|l| l.get(labels::NAME));
+    // A released PVC wakes the Exposure whose status.retainedVolumes lists it.
+    let by_label = meta
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(labels::NAME).or_else(|| l.get(labels::RETAINED_FROM)));
     let by_owner = || {
         meta.owner_references.iter().flatten().find(|r| {
             r.controller == Some(true)
