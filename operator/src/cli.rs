@@ -136,6 +136,22 @@ pub fn render_text(text: &str, source: &str, cluster: &ClusterInfo) -> Result<St
             Ok(e) => e,
             Err(errors) => {
                 problems.extend(report(source, doc.index, None, &errors));
+                // Report the cross-field problems of the rest too, except on fields already
+                // reported (their values were dropped).
+                if let Some(rest) = doc.salvaged {
+                    if let Err(more) = validate(&rest, cluster) {
+                        let fresh: Vec<FieldError> = more
+                            .into_iter()
+                            .filter(|m| !errors.iter().any(|e| m.field.starts_with(&e.field)))
+                            .collect();
+                        problems.extend(report(
+                            source,
+                            doc.index,
+                            rest.metadata.name.as_deref(),
+                            &fresh,
+                        ));
+                    }
+                }
                 continue;
             }
         };
@@ -386,5 +402,37 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_reports_schema_and_cross_field_problems_together() {
+        let text = "apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nmetadata: {name: web}\nspec:\n  image: nginx\n  replicas: -1\n  ports: [{containerPort: 80, protocol: HTTP}, {containerPort: 81}]\n";
+        let problems = render_text(text, "f.yaml", &ClusterInfo::default()).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                r#"f.yaml (document 1): spec.ports[0].protocol: "HTTP" is not one of TCP, UDP, SCTP"#.to_string(),
+                "f.yaml (document 1, Exposure web): spec.replicas: -1 must be at least 0".to_string(),
+                "f.yaml (document 1, Exposure web): spec.ports[0].name: required when more than one port is declared".to_string(),
+                "f.yaml (document 1, Exposure web): spec.ports[1].name: required when more than one port is declared".to_string(),
+            ]
+        );
+    }
+
+    #[test]
+    fn render_prints_children_in_apply_order() {
+        let text = "apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nmetadata: {name: web}\nspec: {image: nginx, ports: [{containerPort: 80}]}\n";
+        let yaml = render_text(text, "f.yaml", &ClusterInfo::default()).expect("renders");
+        let kinds: Vec<&str> = yaml
+            .lines()
+            .filter_map(|l| l.strip_prefix("kind: "))
+            .collect();
+        assert_eq!(kinds, ["Deployment", "Service"]);
+        assert!(yaml.contains("exposure.dev/applied-hash"));
     }
 }

@@ -28,6 +28,10 @@ pub struct ParsedDocument {
     /// of `---` separators before the document.
     pub index: usize,
     pub result: Result<Exposure, Vec<FieldError>>,
+    /// When `result` holds schema errors: the document with the offending values dropped, if
+    /// the rest still makes an Exposure — so cross-field validation can report its problems
+    /// too, in the same run.
+    pub salvaged: Option<Exposure>,
 }
 
 /// Parses `---`-separated YAML documents; empty documents (nothing, or only comments) are
@@ -37,15 +41,23 @@ pub fn parse_exposures(text: &str) -> Vec<ParsedDocument> {
     for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
         match Yaml::deserialize(document) {
             Ok(Yaml::Null) => {}
-            Ok(value) => parsed.push(ParsedDocument {
-                index,
-                result: parse_value(value),
-            }),
+            Ok(value) => {
+                let (result, salvaged) = parse_document(value);
+                parsed.push(ParsedDocument {
+                    index,
+                    result,
+                    salvaged,
+                });
+            }
             Err(error) => {
                 // The scanner cannot resync after a syntax error: the rest of the stream is lost
                 // (and serde_yaml would repeat the error forever).
                 let result = Err(vec![FieldError::new(DOCUMENT_FIELD, error.to_string())]);
-                parsed.push(ParsedDocument { index, result });
+                parsed.push(ParsedDocument {
+                    index,
+                    result,
+                    salvaged: None,
+                });
                 break;
             }
         }
@@ -54,10 +66,18 @@ pub fn parse_exposures(text: &str) -> Vec<ParsedDocument> {
 }
 
 /// Checks one YAML document against the Exposure schema and deserializes it.
-pub fn parse_value(mut value: Yaml) -> Result<Exposure, Vec<FieldError>> {
+pub fn parse_value(value: Yaml) -> Result<Exposure, Vec<FieldError>> {
+    parse_document(value).0
+}
+
+/// The parse result, and the salvaged rest of the document when the schema check failed.
+fn parse_document(mut value: Yaml) -> (Result<Exposure, Vec<FieldError>>, Option<Exposure>) {
     // `<<: *anchor` merge keys, as kubectl supports them.
     if let Err(error) = value.apply_merge() {
-        return Err(vec![FieldError::new(DOCUMENT_FIELD, error.to_string())]);
+        return (
+            Err(vec![FieldError::new(DOCUMENT_FIELD, error.to_string())]),
+            None,
+        );
     }
     let value = untag(value);
     let Yaml::Mapping(root) = &value else {
@@ -65,7 +85,7 @@ pub fn parse_value(mut value: Yaml) -> Result<Exposure, Vec<FieldError>> {
             "expected a mapping (an {KIND} object), got {}",
             describe(&value)
         );
-        return Err(vec![FieldError::new(DOCUMENT_FIELD, message)]);
+        return (Err(vec![FieldError::new(DOCUMENT_FIELD, message)]), None);
     };
     // A document of another kind would drown in unknown-field errors: say only that.
     let identity_errors: Vec<FieldError> = [("apiVersion", API_VERSION), ("kind", KIND)]
@@ -85,7 +105,7 @@ pub fn parse_value(mut value: Yaml) -> Result<Exposure, Vec<FieldError>> {
         )
         .collect();
     if !identity_errors.is_empty() {
-        return Err(identity_errors);
+        return (Err(identity_errors), None);
     }
 
     let mut checker = Checker { errors: Vec::new() };
@@ -97,9 +117,24 @@ pub fn parse_value(mut value: Yaml) -> Result<Exposure, Vec<FieldError>> {
             .or_insert_with(|| Json::Object(Map::new()));
     }
     if !checker.errors.is_empty() {
-        return Err(checker.errors);
+        // Offending values were converted to null; without them the rest may still parse.
+        prune_nulls(&mut json);
+        return (Err(checker.errors), serde_json::from_value(json).ok());
     }
-    serde_path_to_error::deserialize(json).map_err(|error| vec![from_serde_error(&error)])
+    let result =
+        serde_path_to_error::deserialize(json).map_err(|error| vec![from_serde_error(&error)]);
+    (result, None)
+}
+
+fn prune_nulls(value: &mut Json) {
+    match value {
+        Json::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(prune_nulls);
+        }
+        Json::Array(items) => items.iter_mut().for_each(prune_nulls),
+        _ => {}
+    }
 }
 
 /// The CRD's openAPIV3Schema plus the fields every object has (apiVersion, kind, metadata).
@@ -207,6 +242,7 @@ impl Checker {
                         path,
                         format!("{} is not one of {}", quote(&text), allowed.join(", ")),
                     );
+                    return Json::Null;
                 }
                 Json::String(text)
             }
@@ -649,6 +685,24 @@ mod tests {
             .as_ref()
             .expect("metadata is optional in a file");
         assert_eq!(exposure.metadata.name, None);
+    }
+
+    #[test]
+    fn schema_errors_keep_the_rest_for_cross_field_checks() {
+        let docs = parse_exposures(
+            "apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nmetadata: {name: web}\nspec: {image: nginx, replicas: -1, ports: [{containerPort: 80, protocol: HTTP}]}\n",
+        );
+        assert!(docs[0].result.is_err());
+        let rest = docs[0].salvaged.as_ref().expect("salvaged");
+        assert_eq!(rest.spec.replicas, Some(-1));
+        assert_eq!(rest.spec.ports[0].container_port, 80);
+        assert_eq!(
+            rest.spec.ports[0].protocol,
+            exposure_crd::Protocol::Tcp,
+            "the bad value is dropped"
+        );
+        let fine = parse_exposures("apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nmetadata: {name: web}\nspec: {image: nginx}\n");
+        assert!(fine[0].result.is_ok() && fine[0].salvaged.is_none());
     }
 
     #[test]
