@@ -160,7 +160,10 @@ impl DeploymentStrategy {
 pub struct PortSpec {
     /// DNS-1123 label of at most 15 characters; required when more than one port is declared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 15), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 15),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub name: Option<String>,
 
     #[schemars(range(min = 1, max = 65535))]
@@ -187,7 +190,20 @@ impl PortSpec {
     }
 }
 
-#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize,
+    Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    JsonSchema,
+)]
 pub enum Protocol {
     #[default]
     #[serde(rename = "TCP")]
@@ -472,7 +488,10 @@ pub struct EndpointSpec {
 #[serde(rename_all = "camelCase")]
 pub struct StorageSpec {
     /// DNS-1123 label, unique; the PVC is `<exposure>-<name>`.
-    #[schemars(length(min = 1, max = 63), regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"))]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     pub name: String,
     /// Absolute path, unique.
     #[schemars(regex(pattern = r"^/"))]
@@ -645,7 +664,9 @@ pub struct NodePortAddress {
     pub node_port: i32,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, JsonSchema,
+)]
 pub struct ResourceRef {
     pub kind: String,
     pub name: String,
