@@ -22,15 +22,30 @@ async fn clusterip_example_becomes_ready_and_is_garbage_collected() -> anyhow::R
 
     let ready = wait_for(&exposures, &name, "Ready", TIMEOUT, is_ready).await?;
     let status = ready.status.clone().unwrap_or_default();
-    assert_eq!(status.url.as_deref(), Some(format!("http://{name}.{}.svc.cluster.local:8080", ns.name()).as_str()));
+    assert_eq!(
+        status.url.as_deref(),
+        Some(format!("http://{name}.{}.svc.cluster.local:8080", ns.name()).as_str())
+    );
     let deployment: Deployment = ns.api::<Deployment>().get(&name).await?;
-    let owner = deployment.metadata.owner_references.clone().unwrap_or_default();
+    let owner = deployment
+        .metadata
+        .owner_references
+        .clone()
+        .unwrap_or_default();
     assert_eq!(owner.len(), 1);
-    assert_eq!(owner[0].uid, created.metadata.uid.clone().unwrap_or_default());
+    assert_eq!(
+        owner[0].uid,
+        created.metadata.uid.clone().unwrap_or_default()
+    );
     assert_eq!(owner[0].controller, Some(true));
     let service: Service = ns.api::<Service>().get(&name).await?;
     assert_eq!(
-        service.metadata.labels.unwrap_or_default().get("app.kubernetes.io/managed-by").map(String::as_str),
+        service
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("app.kubernetes.io/managed-by")
+            .map(String::as_str),
         Some("exposure-operator")
     );
 
