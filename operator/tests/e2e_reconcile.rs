@@ -48,11 +48,15 @@ async fn image_update_rolls_out_and_status_follows_generation() -> Result<()> {
     spec["image"] = json!("nginx:1.26");
     let updated = apply_spec(&exposures, "web", spec).await?;
     assert!(updated.metadata.generation > first.metadata.generation);
-    let ready = wait_ready(&op, &exposures, "web").await?;
+    // Ready stays True while the old replicas serve; Reconciling=False for the new generation
+    // means the rollout is complete: every replica runs the new image.
+    let ready = wait_exposure(&op, &exposures, "web", "Ready and converged", |e| {
+        is_ready(e) && condition(e, condition::RECONCILING).is_some_and(|c| c.status == "False")
+    })
+    .await?;
     let status = ready.status.clone().unwrap_or_default();
     assert_eq!(status.observed_generation, updated.metadata.generation);
     assert_eq!(status.available_replicas, Some(2));
-    // Ready for the new generation means the rollout is complete: every replica runs the new image.
     let deployment = ns.api::<Deployment>().get("web").await?;
     assert_eq!(image_of(&deployment).as_deref(), Some("nginx:1.26"));
     let ds = deployment.status.clone().unwrap_or_default();
