@@ -67,6 +67,27 @@ impl Operator {
         namespaces: &[&str],
         extra: &[&str],
     ) -> Result<Operator> {
+        let mut flags = vec!["--gluster-allowed-resturl", "http://127.0.0.1:"];
+        flags.extend_from_slice(extra);
+        Self::spawn(kubeconfig, namespaces, &flags).await
+    }
+
+    /// Like [`Operator::start`], but without the test default `--gluster-allowed-resturl
+    /// http://127.0.0.1:`: the operator applies its own resturl policy (loopback refused).
+    pub async fn start_without_defaults(
+        cluster: &Cluster,
+        namespaces: &[&str],
+        extra: &[&str],
+    ) -> Result<Operator> {
+        Self::spawn(cluster.kubeconfig_path(), namespaces, extra).await
+    }
+
+    /// `exposure-operator run` for `namespaces` with exactly `flags`; waits for `/readyz`.
+    async fn spawn(
+        kubeconfig: &std::path::Path,
+        namespaces: &[&str],
+        flags: &[&str],
+    ) -> Result<Operator> {
         let port = free_port()?;
         let metrics_addr = format!("127.0.0.1:{port}");
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("operator-logs");
@@ -77,16 +98,11 @@ impl Operator {
         ));
         let file = std::fs::File::create(&log)?;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_exposure-operator"));
-        cmd.arg("run").args([
-            "--metrics-addr",
-            &metrics_addr,
-            "--gluster-allowed-resturl",
-            "http://127.0.0.1:",
-        ]);
+        cmd.args(["run", "--metrics-addr", &metrics_addr]);
         for ns in namespaces {
             cmd.args(["--namespace", ns]);
         }
-        cmd.args(extra)
+        cmd.args(flags)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")
             .env("POD_NAME", format!("operator-{port}"))
@@ -371,60 +387,6 @@ pub async fn ensure_fast_storage_class(cluster: &Cluster) -> Result<()> {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
         Err(e) => Err(e.into()),
-    }
-}
-
-impl Operator {
-    /// Like [`Operator::start`], but without the test default `--gluster-allowed-resturl
-    /// http://127.0.0.1:`: the operator applies its own resturl policy (loopback refused).
-    pub async fn start_without_defaults(
-        cluster: &Cluster,
-        namespaces: &[&str],
-        extra: &[&str],
-    ) -> Result<Operator> {
-        let port = free_port()?;
-        let metrics_addr = format!("127.0.0.1:{port}");
-        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("operator-logs");
-        std::fs::create_dir_all(&dir)?;
-        let first = namespaces.first().copied().unwrap_or("all");
-        let log = dir.join(format!("{first}-{port}.log"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_exposure-operator"));
-        cmd.args(["run", "--metrics-addr", &metrics_addr]);
-        for ns in namespaces {
-            cmd.args(["--namespace", ns]);
-        }
-        cmd.args(extra)
-            .env("KUBECONFIG", cluster.kubeconfig_path())
-            .env("RUST_LOG", "info")
-            .env("POD_NAME", format!("operator-{port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
-            .kill_on_drop(true);
-        let child = cmd.spawn().context("starting exposure-operator")?;
-        let mut op = Operator {
-            child: Some(child),
-            metrics_addr,
-            log,
-        };
-        let addr = op.metrics_addr.clone();
-        let ready = eventually("the operator's /readyz", Duration::from_secs(60), || {
-            let addr = addr.clone();
-            async move {
-                Ok(http_get(&addr, "/readyz")
-                    .await
-                    .ok()
-                    .filter(|(code, _)| *code == 200)
-                    .map(|_| ()))
-            }
-        })
-        .await;
-        if let Err(e) = ready {
-            let logs = op.logs();
-            op.kill().await;
-            bail!("{e}\n--- operator log:\n{logs}");
-        }
-        Ok(op)
     }
 }
 
