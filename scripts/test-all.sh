@@ -27,7 +27,8 @@ fi
 step "tests (unit, property, seeds, drift, e2e)"
 mkdir -p target
 set +e
-cargo test --workspace --locked --no-fail-fast 2>&1 | tee target/test-all.log
+# e2e tests mostly wait on the API server: run four at a time even on two cores.
+cargo test --workspace --locked --no-fail-fast -- --test-threads="${EXPOSURE_TEST_THREADS:-4}" 2>&1 | tee target/test-all.log
 cargo_status=${PIPESTATUS[0]}
 set -e
 
