@@ -261,7 +261,8 @@ async fn ensure_fast_class(cluster: &Cluster) -> Result<()> {
 }
 
 /// The examples, each with its documents (the gluster one pointed at the heketi stand-in,
-/// with a unique class name and reclaim: Delete so that deletion exercises every verb).
+/// with a unique class name and reclaim: Delete so that deletion exercises every verb; fixed
+/// node ports removed).
 fn examples(heketi_url: &str, class: &str) -> Result<Vec<(String, Vec<String>)>> {
     let mut files: Vec<String> = std::fs::read_dir(repo().join("examples"))?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -274,6 +275,13 @@ fn examples(heketi_url: &str, class: &str) -> Result<Vec<(String, Vec<String>)>>
             let docs = example(&f)?
                 .into_iter()
                 .map(|d| {
+                    // Fixed node ports are cluster-wide: other tests apply the same examples
+                    // at the same time, so let the API server allocate them here.
+                    let d: String = d
+                        .lines()
+                        .filter(|l| !l.trim_start().starts_with("nodePort:"))
+                        .collect::<Vec<_>>()
+                        .join("\n");
                     d.replace("http://heketi.storage.svc.cluster.local:8080", heketi_url)
                         .replace("className: gluster-heketi", &format!("className: {class}"))
                         .replace(
