@@ -486,9 +486,15 @@ fn assess_workload(name: &str, observed: &Observed) -> Workload {
             Some(failure) => format!("{pods_line}; {failure}"),
             None => pods_line.clone(),
         };
+        // Kubernetes keeps retrying failing pods until the Deployment's progress deadline; until
+        // then this is still converging (kstatus InProgress, not Current), afterwards Stalled.
+        let retrying =
+            format!("{message}; Kubernetes retries until the Deployment's progress deadline");
         match (&pods.failure_reason, replica_failure) {
-            (Some(failure_reason), _) => Verdict::fails(failure_reason, message),
-            (None, Some(_)) => Verdict::fails(reason::REPLICA_FAILURE, message),
+            (Some(failure_reason), _) => Verdict::fails(failure_reason, message)
+                .converging(reason::WAITING_FOR_PODS, retrying),
+            (None, Some(_)) => Verdict::fails(reason::REPLICA_FAILURE, message)
+                .converging(reason::WAITING_FOR_PODS, retrying),
             (None, None) => Verdict::fails(reason::REPLICAS_UNAVAILABLE, message)
                 .converging(reason::WAITING_FOR_PODS, pods_line),
         }

@@ -751,14 +751,19 @@ fn image_pull_back_off_says_which_pod_and_image() {
         ("False", "ImagePullBackOff")
     );
     assert_eq!(cond(&status, condition::READY).message, message);
-    // kstatus: it may recover, so not Stalled; and it does not converge by itself either.
+    // kstatus: Kubernetes retries until the progress deadline, so not Stalled yet but still
+    // converging (InProgress); after the deadline it is Stalled (ProgressDeadlineExceeded).
     assert_eq!(
         state(&status, condition::STALLED),
         ("False", reason::NOT_STALLED)
     );
     assert_eq!(
         state(&status, condition::RECONCILING),
-        ("False", reason::NOT_PROGRESSING)
+        ("True", reason::WAITING_FOR_PODS)
+    );
+    assert_eq!(
+        cond(&status, condition::RECONCILING).message,
+        format!("{message}; Kubernetes retries until the Deployment's progress deadline")
     );
     assert_eq!(
         (
@@ -978,7 +983,7 @@ fn replica_failure_reports_the_quota() {
     );
     assert_eq!(
         state(&status, condition::RECONCILING),
-        ("False", reason::NOT_PROGRESSING)
+        ("True", reason::WAITING_FOR_PODS)
     );
 }
 
