@@ -179,12 +179,10 @@ fn operator_status_follows_kstatus_conventions() {
     }
 }
 
-/// Where kstatus and the Ready condition disagree today: kstatus reports Current for an
-/// Exposure that is not Ready when neither Reconciling nor Stalled is True — an object without
-/// status yet, and pods failing while the Deployment is still within its progress deadline
-/// (Reconciling False / NotProgressing; Stalled only after the deadline). Flux users who want
-/// Ready to gate their Kustomization should use a health check expression on Ready (see
-/// docs/gitops.md). This test pins the exact set so that a change either way is noticed.
+/// Where kstatus and the Ready condition disagree: kstatus reports Current for an Exposure that
+/// is not Ready when neither Reconciling nor Stalled is True. Failing pods are Reconciling until
+/// the progress deadline, so only an object without any status yet remains. This test pins the
+/// exact set so that a change either way is noticed.
 #[test]
 fn where_kstatus_current_is_not_ready() {
     let gaps: Vec<String> = fixtures()
