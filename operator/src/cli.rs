@@ -199,53 +199,51 @@ pub async fn main(cli: Cli) -> i32 {
         Command::Validate {
             file,
             kubernetes_version,
-        } => {
-            let cluster = kubernetes_version.map(ClusterInfo::new).unwrap_or_default();
-            let source = file.display().to_string();
-            match read_input(&file) {
-                Err(e) => fail(&e.to_string()),
-                Ok(text) => match render_text(&text, &source, &cluster) {
-                    Ok(_) => {
-                        let n = parse_exposures(&text).len();
-                        println!("{source}: {n} Exposure(s) valid");
-                        0
-                    }
-                    Err(problems) => {
-                        for p in &problems {
-                            println!("{p}");
-                        }
-                        1
-                    }
-                },
+        } => match render_file(&file, kubernetes_version) {
+            Ok((source, text, _)) => {
+                println!(
+                    "{source}: {} Exposure(s) valid",
+                    parse_exposures(&text).len()
+                );
+                0
             }
-        }
+            // The problems are validate's output.
+            Err(problems) => report_problems(problems, |p| println!("{p}")),
+        },
         Command::Render {
             file,
             kubernetes_version,
-        } => {
-            let cluster = kubernetes_version.map(ClusterInfo::new).unwrap_or_default();
-            let source = file.display().to_string();
-            match read_input(&file) {
-                Err(e) => fail(&e.to_string()),
-                Ok(text) => match render_text(&text, &source, &cluster) {
-                    Ok(yaml) => {
-                        print!("{yaml}");
-                        0
-                    }
-                    Err(problems) => {
-                        for p in &problems {
-                            eprintln!("{p}");
-                        }
-                        1
-                    }
-                },
+        } => match render_file(&file, kubernetes_version) {
+            Ok((_, _, yaml)) => {
+                print!("{yaml}");
+                0
             }
-        }
+            // Standard output stays a clean YAML stream.
+            Err(problems) => report_problems(problems, |p| eprintln!("{p}")),
+        },
         Command::Run(args) => match run(args).await {
             Ok(()) => 0,
             Err(e) => fail(&format!("{e:#}")),
         },
     }
+}
+
+/// Reads and renders `file` for the given version: (source name, text, YAML stream), or every
+/// problem (a read error is one problem).
+fn render_file(
+    file: &PathBuf,
+    version: Option<KubeVersion>,
+) -> Result<(String, String, String), Vec<String>> {
+    let cluster = version.map(ClusterInfo::new).unwrap_or_default();
+    let source = file.display().to_string();
+    let text = read_input(file).map_err(|e| vec![format!("error: {e}")])?;
+    let yaml = render_text(&text, &source, &cluster)?;
+    Ok((source, text, yaml))
+}
+
+fn report_problems(problems: Vec<String>, print: impl Fn(&str)) -> i32 {
+    problems.iter().for_each(|p| print(p));
+    1
 }
 
 fn fail(message: &str) -> i32 {

@@ -6,6 +6,7 @@
 
 mod deployment;
 mod ingress;
+mod kind;
 mod meta;
 mod quota;
 mod service;
@@ -16,8 +17,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, ResourceQuota, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
-use k8s_openapi::Resource;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+pub use self::kind::ChildKind;
 pub use self::meta::{
     child_labels, headless_service_name, pvc_name, selector_labels, storage_class_name,
     DEFAULT_NAMESPACE,
@@ -41,9 +43,10 @@ pub struct Children {
 }
 
 impl Children {
-    /// Kind and name of every child, in apply order: StorageClass, PersistentVolumeClaim,
-    /// ResourceQuota, Deployment, Service, Service (headless), Endpoints, Ingress.
-    pub fn resource_refs(&self) -> Vec<ResourceRef> {
+    /// Every child, borrowed, in apply order: StorageClass, PersistentVolumeClaim,
+    /// ResourceQuota, Deployment, Service, Service (headless), Endpoints, Ingress. The one walk
+    /// over all children; destructured without `..`.
+    pub fn in_apply_order(&self) -> Vec<ChildRef<'_>> {
         let Children {
             storage_classes,
             pvcs,
@@ -54,56 +57,82 @@ impl Children {
             endpoints,
             ingress,
         } = self;
-        let mut refs = Vec::new();
-        refs.extend(
-            storage_classes
-                .iter()
-                .map(|class| resource_ref::<StorageClass>(&class.metadata)),
-        );
-        refs.extend(
-            pvcs.iter()
-                .map(|pvc| resource_ref::<PersistentVolumeClaim>(&pvc.metadata)),
-        );
-        refs.extend(
-            resource_quota
-                .iter()
-                .map(|quota| resource_ref::<ResourceQuota>(&quota.metadata)),
-        );
-        refs.extend(
-            deployment
-                .iter()
-                .map(|deployment| resource_ref::<Deployment>(&deployment.metadata)),
-        );
-        refs.extend(
-            service
-                .iter()
-                .map(|service| resource_ref::<Service>(&service.metadata)),
-        );
-        refs.extend(
-            headless_service
-                .iter()
-                .map(|service| resource_ref::<Service>(&service.metadata)),
-        );
-        refs.extend(
-            endpoints
-                .iter()
-                .map(|endpoints| resource_ref::<Endpoints>(&endpoints.metadata)),
-        );
-        refs.extend(
-            ingress
-                .iter()
-                .map(|ingress| resource_ref::<Ingress>(&ingress.metadata)),
-        );
-        refs
+        let mut all = Vec::new();
+        all.extend(storage_classes.iter().map(ChildRef::StorageClass));
+        all.extend(pvcs.iter().map(ChildRef::PersistentVolumeClaim));
+        all.extend(resource_quota.iter().map(ChildRef::ResourceQuota));
+        all.extend(deployment.iter().map(ChildRef::Deployment));
+        all.extend(service.iter().map(ChildRef::Service));
+        all.extend(headless_service.iter().map(ChildRef::Service));
+        all.extend(endpoints.iter().map(ChildRef::Endpoints));
+        all.extend(ingress.iter().map(ChildRef::Ingress));
+        all
+    }
+
+    /// Kind and name of every child, in apply order.
+    pub fn resource_refs(&self) -> Vec<ResourceRef> {
+        self.in_apply_order()
+            .iter()
+            .map(|child| ResourceRef {
+                kind: child.kind().as_str().to_owned(),
+                name: child.name().to_owned(),
+            })
+            .collect()
     }
 }
 
-fn resource_ref<K: Resource>(
-    metadata: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
-) -> ResourceRef {
-    ResourceRef {
-        kind: K::KIND.to_owned(),
-        name: metadata.name.clone().unwrap_or_default(),
+/// One child of [`Children`], borrowed and tagged with its kind.
+#[derive(Clone, Copy, Debug)]
+pub enum ChildRef<'a> {
+    StorageClass(&'a StorageClass),
+    PersistentVolumeClaim(&'a PersistentVolumeClaim),
+    ResourceQuota(&'a ResourceQuota),
+    Deployment(&'a Deployment),
+    Service(&'a Service),
+    Endpoints(&'a Endpoints),
+    Ingress(&'a Ingress),
+}
+
+impl ChildRef<'_> {
+    pub fn kind(&self) -> ChildKind {
+        match self {
+            Self::StorageClass(_) => ChildKind::StorageClass,
+            Self::PersistentVolumeClaim(_) => ChildKind::PersistentVolumeClaim,
+            Self::ResourceQuota(_) => ChildKind::ResourceQuota,
+            Self::Deployment(_) => ChildKind::Deployment,
+            Self::Service(_) => ChildKind::Service,
+            Self::Endpoints(_) => ChildKind::Endpoints,
+            Self::Ingress(_) => ChildKind::Ingress,
+        }
+    }
+
+    pub fn metadata(&self) -> &ObjectMeta {
+        match self {
+            Self::StorageClass(o) => &o.metadata,
+            Self::PersistentVolumeClaim(o) => &o.metadata,
+            Self::ResourceQuota(o) => &o.metadata,
+            Self::Deployment(o) => &o.metadata,
+            Self::Service(o) => &o.metadata,
+            Self::Endpoints(o) => &o.metadata,
+            Self::Ingress(o) => &o.metadata,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.metadata().name.as_deref().unwrap_or_default()
+    }
+
+    /// The object as JSON, with `apiVersion` and `kind`.
+    pub fn to_value(&self) -> serde_json::Result<serde_json::Value> {
+        match self {
+            Self::StorageClass(o) => serde_json::to_value(o),
+            Self::PersistentVolumeClaim(o) => serde_json::to_value(o),
+            Self::ResourceQuota(o) => serde_json::to_value(o),
+            Self::Deployment(o) => serde_json::to_value(o),
+            Self::Service(o) => serde_json::to_value(o),
+            Self::Endpoints(o) => serde_json::to_value(o),
+            Self::Ingress(o) => serde_json::to_value(o),
+        }
     }
 }
 

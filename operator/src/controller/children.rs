@@ -1,68 +1,10 @@
-//! The child kinds the operator manages, as a closed set, and the desired children of one
-//! Exposure as a flat list in apply order.
+//! The desired children of one Exposure as a flat list in apply order, serialised as applied.
 
-use kube::core::{ApiResource, GroupVersionKind};
-use serde::Serialize;
 use serde_json::Value;
 
+pub use crate::build::ChildKind;
 use crate::build::Children;
 use crate::drift;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ChildKind {
-    StorageClass,
-    PersistentVolumeClaim,
-    ResourceQuota,
-    Deployment,
-    Service,
-    Endpoints,
-    Ingress,
-}
-
-impl ChildKind {
-    /// Apply order: storage first (pods need their claims), the Ingress last (its backend exists).
-    pub const ALL: [ChildKind; 7] = [
-        Self::StorageClass,
-        Self::PersistentVolumeClaim,
-        Self::ResourceQuota,
-        Self::Deployment,
-        Self::Service,
-        Self::Endpoints,
-        Self::Ingress,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::StorageClass => "StorageClass",
-            Self::PersistentVolumeClaim => "PersistentVolumeClaim",
-            Self::ResourceQuota => "ResourceQuota",
-            Self::Deployment => "Deployment",
-            Self::Service => "Service",
-            Self::Endpoints => "Endpoints",
-            Self::Ingress => "Ingress",
-        }
-    }
-
-    pub fn namespaced(self) -> bool {
-        self != Self::StorageClass
-    }
-
-    pub fn api_resource(self) -> ApiResource {
-        let (group, version, plural) = match self {
-            Self::StorageClass => ("storage.k8s.io", "v1", "storageclasses"),
-            Self::PersistentVolumeClaim => ("", "v1", "persistentvolumeclaims"),
-            Self::ResourceQuota => ("", "v1", "resourcequotas"),
-            Self::Deployment => ("apps", "v1", "deployments"),
-            Self::Service => ("", "v1", "services"),
-            Self::Endpoints => ("", "v1", "endpoints"),
-            Self::Ingress => ("networking.k8s.io", "v1", "ingresses"),
-        };
-        ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(group, version, self.as_str()),
-            plural,
-        )
-    }
-}
 
 /// One desired child, serialised.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,49 +14,22 @@ pub struct DesiredChild {
     pub object: Value,
 }
 
-/// Flattens `Children` in apply order. Destructured without `..`: a new child type must be
-/// handled here or the build fails.
+/// The desired children in apply order, serialised exactly as applied (and as `render` prints
+/// them): each with the hash of itself.
 pub fn desired_children(children: &Children) -> Vec<DesiredChild> {
-    let Children {
-        storage_classes,
-        pvcs,
-        resource_quota,
-        deployment,
-        service,
-        headless_service,
-        endpoints,
-        ingress,
-    } = children;
-    let mut out = Vec::new();
-    push_all(&mut out, ChildKind::StorageClass, storage_classes);
-    push_all(&mut out, ChildKind::PersistentVolumeClaim, pvcs);
-    push_all(&mut out, ChildKind::ResourceQuota, resource_quota);
-    push_all(&mut out, ChildKind::Deployment, deployment);
-    push_all(&mut out, ChildKind::Service, service);
-    push_all(&mut out, ChildKind::Service, headless_service);
-    push_all(&mut out, ChildKind::Endpoints, endpoints);
-    push_all(&mut out, ChildKind::Ingress, ingress);
-    out
-}
-
-fn push_all<'a, T: Serialize + 'a>(
-    out: &mut Vec<DesiredChild>,
-    kind: ChildKind,
-    items: impl IntoIterator<Item = &'a T>,
-) {
-    for item in items {
-        let Ok(mut object) = serde_json::to_value(item) else {
-            continue;
-        };
-        // The object exactly as applied (and as `render` prints it): with the hash of itself.
-        drift::stamp_hash(&mut object);
-        let name = object
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        out.push(DesiredChild { kind, name, object });
-    }
+    children
+        .in_apply_order()
+        .iter()
+        .filter_map(|child| {
+            let mut object = child.to_value().ok()?;
+            drift::stamp_hash(&mut object);
+            Some(DesiredChild {
+                kind: child.kind(),
+                name: child.name().to_string(),
+                object,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -278,7 +278,8 @@ async fn write_status(
     Ok(())
 }
 
-async fn publish(ctx: &Context, exposure: &Exposure, notes: &[Event]) {
+/// Publishes events about the Exposure (each counted as a write).
+pub async fn publish(ctx: &Context, exposure: &Exposure, notes: &[Event]) {
     let reference = exposure.object_ref(&());
     for ev in notes {
         ctx.metrics.count_write("Event", "create");

@@ -28,7 +28,7 @@ use super::apply::{self, Planned};
 use super::children::ChildKind;
 use super::context::Context;
 use super::ownership;
-use super::reconcile::{child_reference, note, INVALID_SPEC};
+use super::reconcile::{child_reference, note, publish, INVALID_SPEC};
 use super::Error;
 use crate::build::{pvc_name, storage_class_name, Children};
 use crate::quantity::parse_quantity;
@@ -240,15 +240,38 @@ pub async fn ensure_finalizer(
     exposure: &Exposure,
     children: &Children,
 ) -> Result<(), Error> {
-    let has = exposure
-        .finalizers()
-        .iter()
-        .any(|f| f == labels::CLEANUP_FINALIZER);
-    if children.storage_classes.is_empty() || has {
+    if children.storage_classes.is_empty() {
         return Ok(());
     }
-    let mut finalizers = exposure.finalizers().to_vec();
-    finalizers.push(labels::CLEANUP_FINALIZER.to_string());
+    set_cleanup_finalizer(ctx, exposure, true).await
+}
+
+fn has_cleanup_finalizer(exposure: &Exposure) -> bool {
+    exposure
+        .finalizers()
+        .iter()
+        .any(|f| f == labels::CLEANUP_FINALIZER)
+}
+
+/// Adds or removes `exposure.dev/cleanup`, leaving other finalizers alone; no write when it is
+/// already as wanted.
+async fn set_cleanup_finalizer(
+    ctx: &Context,
+    exposure: &Exposure,
+    present: bool,
+) -> Result<(), Error> {
+    if has_cleanup_finalizer(exposure) == present {
+        return Ok(());
+    }
+    let mut finalizers: Vec<String> = exposure
+        .finalizers()
+        .iter()
+        .filter(|f| *f != labels::CLEANUP_FINALIZER)
+        .cloned()
+        .collect();
+    if present {
+        finalizers.push(labels::CLEANUP_FINALIZER.to_string());
+    }
     patch_finalizers(ctx, exposure, finalizers).await
 }
 
@@ -317,19 +340,8 @@ pub async fn release_undesired(
             ));
         }
     }
-    if remaining == 0
-        && exposure
-            .finalizers()
-            .iter()
-            .any(|f| f == labels::CLEANUP_FINALIZER)
-    {
-        let rest = exposure
-            .finalizers()
-            .iter()
-            .filter(|f| *f != labels::CLEANUP_FINALIZER)
-            .cloned()
-            .collect();
-        patch_finalizers(ctx, exposure, rest).await?;
+    if remaining == 0 {
+        set_cleanup_finalizer(ctx, exposure, false).await?;
     }
     Ok(notes)
 }
@@ -540,11 +552,7 @@ pub async fn finalize(
     exposure: &Exposure,
     namespace: &str,
 ) -> Result<Action, Error> {
-    if !exposure
-        .finalizers()
-        .iter()
-        .any(|f| f == labels::CLEANUP_FINALIZER)
-    {
+    if !has_cleanup_finalizer(exposure) {
         return Ok(Action::await_change());
     }
     let attempt = ctx
@@ -557,7 +565,7 @@ pub async fn finalize(
         })
         .unwrap_or(0);
     let result = cleanup(ctx, exposure, namespace).await;
-    let mut notes = match result {
+    let notes = match result {
         Ok(notes) => notes,
         Err(e) if attempt + 1 >= MAX_CLEANUP_ATTEMPTS => vec![note(
             EventType::Warning,
@@ -566,20 +574,8 @@ pub async fn finalize(
         )],
         Err(e) => return Err(e),
     };
-    let rest: Vec<String> = exposure
-        .finalizers()
-        .iter()
-        .filter(|f| *f != labels::CLEANUP_FINALIZER)
-        .cloned()
-        .collect();
-    patch_finalizers(ctx, exposure, rest).await?;
-    let reference = kube::Resource::object_ref(exposure, &());
-    for ev in notes.drain(..) {
-        ctx.metrics.count_write("Event", "create");
-        if let Err(e) = ctx.recorder.publish(&ev, &reference).await {
-            tracing::debug!(error = %e, "event not published");
-        }
-    }
+    set_cleanup_finalizer(ctx, exposure, false).await?;
+    publish(ctx, exposure, &notes).await;
     Ok(Action::await_change())
 }
 
