@@ -307,7 +307,13 @@ fn assert_no_forbidden(op: &Operator) -> Result<()> {
     let logs = op.logs();
     let bad: Vec<&str> = logs
         .lines()
-        .filter(|l| l.contains("403") || l.to_ascii_lowercase().contains("forbidden"))
+        // An HTTP 403 shows as `code: 403` (kube's error) or `403 Forbidden`; a bare "403" would
+        // also match timestamps such as `03:31:00.403171Z`.
+        .filter(|l| {
+            l.contains("code: 403")
+                || l.contains("403 Forbidden")
+                || l.to_ascii_lowercase().contains("forbidden")
+        })
         .collect();
     anyhow::ensure!(
         bad.is_empty(),
