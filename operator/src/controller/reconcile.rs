@@ -31,6 +31,7 @@ pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
 const QUOTA_RECHECK: Duration = Duration::from_secs(30);
 
 pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Action, Error> {
+    caches_synced(&ctx).await;
     let started = Instant::now();
     ctx.metrics.reconciles.inc();
     let result = reconcile_exposure(&exposure, &ctx).await;
@@ -43,6 +44,26 @@ pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Act
         }
     }
     result
+}
+
+/// Waits until every cache a reconcile reads holds its initial list (at once after startup).
+/// Judged from a half-filled cache, a deleting Exposure finds no StorageClass to clean up and
+/// drops its finalizer, and a class in use looks unused.
+async fn caches_synced(ctx: &Context) {
+    let (s, c) = (&ctx.stores, &ctx.cluster_stores);
+    super::synced(&s.exposures).await;
+    super::synced(&s.deployments).await;
+    super::synced(&s.services).await;
+    super::synced(&s.endpoints).await;
+    super::synced(&s.ingresses).await;
+    super::synced(&s.quotas).await;
+    super::synced(&s.pvcs).await;
+    super::synced(&s.pods).await;
+    super::synced(&c.storage_classes).await;
+    super::synced(&c.persistent_volumes).await;
+    if let Some(nodes) = &c.nodes {
+        super::synced(nodes).await;
+    }
 }
 
 /// Transient errors back off exponentially per Exposure (5 s doubling, capped at 5 min).
