@@ -39,23 +39,6 @@ async fn expect(rbac: &Rbac, allowed: bool, args: &[&str]) -> Result<()> {
 
 /// Creates the StorageClass `fast` of examples/storage-existing-class.yaml (node-sim's
 /// simulated provisioner) unless it exists. Shared with other tests: never deleted.
-async fn ensure_fast_class(cluster: &Cluster) -> Result<()> {
-    if cluster
-        .kubectl(&["get", "storageclass", "fast"], None)
-        .await
-        .is_ok()
-    {
-        return Ok(());
-    }
-    let yaml = "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata:\n  name: fast\n\
-                provisioner: exposure.dev/simulated\nreclaimPolicy: Delete\nvolumeBindingMode: Immediate\n";
-    match cluster.kubectl(&["create", "-f", "-"], Some(yaml)).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.to_string().contains("AlreadyExists") => Ok(()),
-        Err(e) => Err(e),
-    }
-}
-
 /// The examples, each with its documents (the gluster one pointed at the heketi stand-in,
 /// with a unique class name and reclaim: Delete so that deletion exercises every verb; fixed
 /// node ports removed).
@@ -99,18 +82,22 @@ fn name_of(doc: &str) -> Result<String> {
         .to_string())
 }
 
-fn assert_no_forbidden(op: &Operator) -> Result<()> {
-    let logs = op.logs();
-    let bad: Vec<&str> = logs
-        .lines()
-        // An HTTP 403 shows as `code: 403` (kube's error) or `403 Forbidden`; a bare "403" would
-        // also match timestamps such as `03:31:00.403171Z`.
+/// Log lines that show the API server refusing the operator: an HTTP 403 appears as
+/// `code: 403` (kube's error) or `403 Forbidden`; a bare "403" would also match timestamps such
+/// as `03:31:00.403171Z` or random names.
+fn forbidden_lines(logs: &str) -> Vec<&str> {
+    logs.lines()
         .filter(|l| {
             l.contains("code: 403")
                 || l.contains("403 Forbidden")
                 || l.to_ascii_lowercase().contains("forbidden")
         })
-        .collect();
+        .collect()
+}
+
+fn assert_no_forbidden(op: &Operator) -> Result<()> {
+    let logs = op.logs();
+    let bad = forbidden_lines(&logs);
     anyhow::ensure!(
         bad.is_empty(),
         "the operator was denied access:\n{}",
@@ -123,7 +110,7 @@ fn assert_no_forbidden(op: &Operator) -> Result<()> {
 /// then all deleted with cleanup (children gone, the glusterfs class deleted by the finalizer,
 /// the reclaim: Delete claim deleted), with no 403 anywhere.
 async fn scenarios(cluster: &Cluster, rbac: &Rbac, namespaces: &[TestNamespace]) -> Result<()> {
-    ensure_fast_class(cluster).await?;
+    ensure_fast_storage_class(cluster).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = format!("gluster-rbac-{}", random_suffix());
     let _class_guard = cluster.delete_on_drop("storageclass", &class);
@@ -254,9 +241,11 @@ async fn scenarios(cluster: &Cluster, rbac: &Rbac, namespaces: &[TestNamespace])
     let log = op.log.clone();
     op.stop().await?;
     let logs = std::fs::read_to_string(&log)?;
+    let bad = forbidden_lines(&logs);
     anyhow::ensure!(
-        !logs.contains("403") && !logs.to_ascii_lowercase().contains("forbidden"),
-        "denied during shutdown:\n{logs}"
+        bad.is_empty(),
+        "denied during shutdown:\n{}",
+        bad.join("\n")
     );
     Ok(())
 }

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use exposure_crd::Exposure;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -53,10 +54,73 @@ pub struct Context {
     /// Exposure caches of every scope (for host/nodePort conflicts across namespaces).
     pub all_exposures: Vec<Store<Exposure>>,
     /// Consecutive transient failures per Exposure, for exponential backoff.
-    pub failures: Mutex<HashMap<ObjectRef<Exposure>, u32>>,
+    pub failures: Mutex<HashMap<ObjectRef<Exposure>, Failures>>,
+}
+
+/// Consecutive failed attempts of one Exposure. A failure that comes before the previous
+/// backoff has passed (a watch event retriggered the reconcile early) is not another attempt:
+/// attempts are spaced 5 s, 10 s, 20 s, … apart, capped at 5 min.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failures {
+    pub attempts: u32,
+    pub retry_at: Instant,
+}
+
+impl Failures {
+    pub fn backoff(attempts: u32) -> Duration {
+        Duration::from_secs(5u64.saturating_mul(1 << (attempts.clamp(1, 7) - 1)))
+            .min(Duration::from_secs(300))
+    }
+
+    /// The state after a failure at `now`.
+    pub fn record(previous: Option<Failures>, now: Instant) -> Failures {
+        let attempts = match previous {
+            Some(p) if now < p.retry_at => p.attempts,
+            Some(p) => p.attempts.saturating_add(1),
+            None => 1,
+        };
+        let retry_at = match previous {
+            Some(p) if now < p.retry_at => p.retry_at,
+            _ => now + Self::backoff(attempts),
+        };
+        Failures { attempts, retry_at }
+    }
 }
 
 impl Context {
+    /// Failed attempts of this Exposure since its last successful reconcile.
+    pub fn failed_attempts(&self, exposure: &Exposure) -> u32 {
+        let key = ObjectRef::from_obj(exposure);
+        self.failures
+            .lock()
+            .map(|f| f.get(&key).map_or(0, |f| f.attempts))
+            .unwrap_or(0)
+    }
+
+    pub fn forget_failures(&self, exposure: &Exposure) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(&ObjectRef::from_obj(exposure));
+        }
+    }
+
+    /// Records a failure; returns the attempts so far and the time until the next one.
+    pub fn record_failure(&self, exposure: &Exposure) -> (u32, Duration) {
+        let now = Instant::now();
+        let key = ObjectRef::from_obj(exposure);
+        let state = match self.failures.lock() {
+            Ok(mut failures) => {
+                let state = Failures::record(failures.get(&key).copied(), now);
+                failures.insert(key, state);
+                state
+            }
+            Err(_) => Failures::record(None, now),
+        };
+        (
+            state.attempts,
+            state.retry_at.saturating_duration_since(now),
+        )
+    }
+
     /// The cached live child, serialised; `None` when the cache does not hold it.
     pub fn cached_child(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<Value> {
         fn get<K>(store: &Store<K>, namespace: Option<&str>, name: &str) -> Option<Value>
@@ -113,5 +177,34 @@ impl Context {
             ChildKind::Endpoints => select(&self.stores.endpoints, |o| in_scope(&o.metadata)),
             ChildKind::Ingress => select(&self.stores.ingresses, |o| in_scope(&o.metadata)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempts_are_spaced_by_the_backoff() {
+        let t0 = Instant::now();
+        let first = Failures::record(None, t0);
+        assert_eq!(
+            (first.attempts, first.retry_at),
+            (1, t0 + Duration::from_secs(5))
+        );
+        // Retriggered early by a watch event: the same attempt, the same retry time.
+        let early = Failures::record(Some(first), t0 + Duration::from_millis(100));
+        assert_eq!(early, first);
+        let second = Failures::record(Some(first), t0 + Duration::from_secs(5));
+        assert_eq!(
+            (second.attempts, second.retry_at),
+            (2, t0 + Duration::from_secs(15))
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let secs: Vec<u64> = (1..=8).map(|n| Failures::backoff(n).as_secs()).collect();
+        assert_eq!(secs, [5, 10, 20, 40, 80, 160, 300, 300]);
     }
 }

@@ -10,7 +10,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
-use kube::runtime::reflector::ObjectRef;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::json;
 
@@ -39,9 +38,7 @@ pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Act
         .reconcile_duration
         .observe(started.elapsed().as_secs_f64());
     if result.is_ok() {
-        if let Ok(mut failures) = ctx.failures.lock() {
-            failures.remove(&ObjectRef::from_obj(exposure.as_ref()));
-        }
+        ctx.forget_failures(&exposure);
     }
     result
 }
@@ -69,18 +66,7 @@ async fn caches_synced(ctx: &Context) {
 /// Transient errors back off exponentially per Exposure (5 s doubling, capped at 5 min).
 pub fn error_policy(exposure: Arc<Exposure>, error: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.count_error(error.kind());
-    let attempts = match ctx.failures.lock() {
-        Ok(mut failures) => {
-            let n = failures
-                .entry(ObjectRef::from_obj(exposure.as_ref()))
-                .or_insert(0);
-            *n = n.saturating_add(1);
-            *n
-        }
-        Err(_) => 1,
-    };
-    let delay = Duration::from_secs(5u64.saturating_mul(1 << attempts.min(6).saturating_sub(1)))
-        .min(Duration::from_secs(300));
+    let (attempts, delay) = ctx.record_failure(&exposure);
     tracing::warn!(exposure = %exposure.name_any(), namespace = ?exposure.namespace(), %error, attempts, ?delay, "reconcile failed");
     Action::requeue(delay)
 }

@@ -555,15 +555,7 @@ pub async fn finalize(
     if !has_cleanup_finalizer(exposure) {
         return Ok(Action::await_change());
     }
-    let attempt = ctx
-        .failures
-        .lock()
-        .map(|f| {
-            f.get(&kube::runtime::reflector::ObjectRef::from_obj(exposure))
-                .copied()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0);
+    let attempt = ctx.failed_attempts(exposure);
     let result = cleanup(ctx, exposure, namespace).await;
     let notes = match result {
         Ok(notes) => notes,
