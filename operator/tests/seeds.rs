@@ -83,56 +83,11 @@ impl Rendered {
 }
 
 fn children_as_json(children: Children) -> Vec<Value> {
-    let Children {
-        storage_classes,
-        pvcs,
-        resource_quota,
-        deployment,
-        service,
-        headless_service,
-        endpoints,
-        ingress,
-    } = children;
-    let json =
-        |object: Result<Value, serde_json::Error>| object.expect("children serialize to JSON");
-    let mut objects = Vec::new();
-    objects.extend(
-        storage_classes
-            .iter()
-            .map(|child| json(serde_json::to_value(child))),
-    );
-    objects.extend(pvcs.iter().map(|child| json(serde_json::to_value(child))));
-    objects.extend(
-        resource_quota
-            .iter()
-            .map(|child| json(serde_json::to_value(child))),
-    );
-    objects.extend(
-        deployment
-            .iter()
-            .map(|child| json(serde_json::to_value(child))),
-    );
-    objects.extend(
-        service
-            .iter()
-            .map(|child| json(serde_json::to_value(child))),
-    );
-    objects.extend(
-        headless_service
-            .iter()
-            .map(|child| json(serde_json::to_value(child))),
-    );
-    objects.extend(
-        endpoints
-            .iter()
-            .map(|child| json(serde_json::to_value(child))),
-    );
-    objects.extend(
-        ingress
-            .iter()
-            .map(|child| json(serde_json::to_value(child))),
-    );
-    objects
+    children
+        .in_apply_order()
+        .iter()
+        .map(|child| child.to_value().expect("children serialize to JSON"))
+        .collect()
 }
 
 /// Every Exposure of an example, validated and built for Kubernetes 1.20.
