@@ -15,3 +15,10 @@ pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 pub const MANAGER: &str = "exposure-operator";
 /// Finalizer on Exposures that created a StorageClass.
 pub const CLEANUP_FINALIZER: &str = "exposure.dev/cleanup";
+/// `endpointslice.kubernetes.io/managed-by` on the EndpointSlices the operator writes, so the
+/// EndpointSlice controllers of kube-controller-manager leave them alone.
+pub const ENDPOINT_SLICE_MANAGED_BY: &str = "endpointslice.kubernetes.io/managed-by";
+/// Its value: our controller, named as the convention asks (a domain-qualified name).
+pub const ENDPOINT_SLICE_MANAGER: &str = "exposure-operator.exposure.dev";
+/// `kubernetes.io/service-name`: ties an EndpointSlice to its Service.
+pub const SERVICE_NAME: &str = "kubernetes.io/service-name";

@@ -2,8 +2,9 @@
 //!
 //! Field names are part of the public contract (see the API reference in `docs/`).
 //! Everything the OpenAPI schema can express (enums, ranges, patterns, required fields) is
-//! expressed here so `kubectl apply` rejects the obvious at once; cross-field rules live in
-//! the operator's `validate` module.
+//! expressed here so `kubectl apply` rejects the obvious at once; the cross-field rules CEL can
+//! express are in `cel` (enforced by API servers >= 1.25, where CRD validation rules are on),
+//! and every cross-field rule lives in the operator's `validate` module.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +16,7 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod cel;
 pub mod labels;
 mod schema;
 
@@ -94,7 +96,9 @@ pub struct ExposureSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<DeploymentStrategy>,
 
+    /// At most 100.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = cel::MAX_PORTS))]
     pub ports: Vec<PortSpec>,
 
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -115,7 +119,9 @@ pub struct ExposureSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub endpoints: Vec<EndpointSpec>,
 
+    /// At most 32 volumes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = cel::MAX_STORAGE))]
     pub storage: Vec<StorageSpec>,
 
     /// A ResourceQuota `<name>` in this namespace.

@@ -4,6 +4,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use serde_json::Value;
 
+use crate::cel::RULES;
 use crate::Exposure;
 
 /// The Exposure CRD exactly as the chart ships it (`charts/exposure-operator/crds/`).
@@ -13,7 +14,56 @@ pub fn crd() -> CustomResourceDefinition {
         return generated;
     };
     drop_null_enum_values(&mut value);
+    if let Some(versions) = value
+        .pointer_mut("/spec/versions")
+        .and_then(Value::as_array_mut)
+    {
+        for version in versions {
+            if let Some(root) = version.pointer_mut("/schema/openAPIV3Schema") {
+                attach_cel_rules(root);
+            }
+        }
+    }
     serde_json::from_value(value).unwrap_or(generated)
+}
+
+/// Adds every rule of `cel::RULES` as `x-kubernetes-validations` where it belongs. A location
+/// that does not exist in the schema is a programming error the tests catch
+/// (`every_rule_has_its_location`).
+fn attach_cel_rules(root: &mut Value) {
+    for rule in RULES {
+        for at in rule.at {
+            let Some(node) = schema_at(root, at) else {
+                continue;
+            };
+            let Some(object) = node.as_object_mut() else {
+                continue;
+            };
+            let entries = object
+                .entry("x-kubernetes-validations")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(entries) = entries.as_array_mut() {
+                entries.push(rule.to_json());
+            }
+        }
+    }
+}
+
+/// The subschema at a dotted path (`spec.storage[].glusterfs`): each name is a property, a
+/// trailing `[]` the list's items.
+pub(crate) fn schema_at<'a>(root: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    let mut node = root;
+    for part in path.split('.') {
+        let (name, items) = match part.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (part, false),
+        };
+        node = node.get_mut("properties")?.get_mut(name)?;
+        if items {
+            node = node.get_mut("items")?;
+        }
+    }
+    Some(node)
 }
 
 /// `Option<SomeEnum>` makes schemars list `null` among the enum values; the field is already
@@ -34,6 +84,35 @@ fn drop_null_enum_values(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_has_its_location() {
+        let mut schema = serde_json::to_value(Exposure::crd()).unwrap_or_default();
+        let root = schema
+            .pointer_mut("/spec/versions/0/schema/openAPIV3Schema")
+            .expect("a schema");
+        for rule in RULES {
+            for at in rule.at {
+                assert!(
+                    schema_at(root, at).is_some(),
+                    "rule {}: no schema at {at}",
+                    rule.name
+                );
+            }
+        }
+        let text = serde_json::to_string(&crd()).unwrap_or_default();
+        let attached = text.matches("\"rule\":").count();
+        let expected: usize = RULES.iter().map(|r| r.at.len()).sum();
+        assert_eq!(attached, expected);
+    }
+
+    #[test]
+    fn rule_names_are_unique() {
+        let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len());
+    }
 
     #[test]
     fn no_enum_lists_null() {

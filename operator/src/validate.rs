@@ -514,7 +514,7 @@ impl Checker<'_> {
                 ),
                 Some(name) => {
                     if let Some(first) = names.previous(name, i) {
-                        self.error(format!("{field}.name"), format!("{name:?} is already used by spec.ports[{first}]"));
+                        self.error(format!("{field}.name"), format!("port names must be unique: {name:?} is already used by spec.ports[{first}]"));
                     }
                 }
             }
@@ -967,7 +967,10 @@ impl Checker<'_> {
             if let Some(first) = names.previous(volume.name.as_str(), i) {
                 self.error(
                     format!("{field}.name"),
-                    format!("{:?} is already used by spec.storage[{first}]", volume.name),
+                    format!(
+                        "storage names must be unique: {:?} is already used by spec.storage[{first}]",
+                        volume.name
+                    ),
                 );
             }
             self.mount_path(&field, volume);
@@ -1126,7 +1129,7 @@ impl Checker<'_> {
             if min > max {
                 self.error(
                     format!("{field}.gidMax"),
-                    format!("{max} is less than gidMin {min}"),
+                    format!("must not be less than gidMin ({max} < {min})"),
                 );
             }
         }
@@ -1601,7 +1604,7 @@ mod tests {
         );
         assert_eq!(
             errors("  image: nginx\n  ports: [{name: http, containerPort: 80}, {name: http, containerPort: 81}]\n"),
-            ["spec.ports[1].name: \"http\" is already used by spec.ports[0]"]
+            ["spec.ports[1].name: port names must be unique: \"http\" is already used by spec.ports[0]"]
         );
         let bad_name = |name: &str| {
             errors(&format!(
@@ -2016,7 +2019,7 @@ mod tests {
                 format!("spec.storage[0].name: \"Data\" is not {DNS1123_LABEL}"),
                 "spec.storage[0].mountPath: \"data\" must be an absolute path".to_string(),
                 "spec.storage[1].mountPath: \"/a:b\" must not contain ':'".to_string(),
-                "spec.storage[2].name: \"logs\" is already used by spec.storage[1]".to_string(),
+                "spec.storage[2].name: storage names must be unique: \"logs\" is already used by spec.storage[1]".to_string(),
                 "spec.storage[2].mountPath: \"/x/../y\" must not contain '..'".to_string(),
                 "spec.storage[3].mountPath: \"/x/../y\" must not contain '..'".to_string(),
                 "spec.storage[3].mountPath: \"/x/../y\" is already used by spec.storage[2]".to_string(),
@@ -2189,7 +2192,7 @@ mod tests {
         );
         assert_eq!(
             errors_on(20, &gluster(", gidMin: 5000, gidMax: 4000")),
-            ["spec.storage[0].glusterfs.gidMax: 4000 is less than gidMin 5000"]
+            ["spec.storage[0].glusterfs.gidMax: must not be less than gidMin (4000 < 5000)"]
         );
     }
 

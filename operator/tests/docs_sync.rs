@@ -273,6 +273,30 @@ pub fn api_reference() -> String {
             out.push_str(&rows);
         }
     }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "## Validation rules (CEL)");
+    let _ = writeln!(out);
+    let _ = writeln!(
+        out,
+        "Enforced by the API server from Kubernetes 1.25 (`x-kubernetes-validations`); older servers drop them and the operator reports the same message as `Stalled`/`InvalidSpec`. Each message is the operator's own for the same spec (`operator/tests/cel_rules.rs`, `e2e_cel.rs`)."
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "| Rule | At | Error field | Rule (CEL) |");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for rule in exposure_crd::cel::RULES {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | `{}` | `{}` |",
+            rule.name,
+            rule.at
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            rule.field_path.unwrap_or("."),
+            one_line(rule.rule)
+        );
+    }
     out
 }
 

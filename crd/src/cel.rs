@@ -1,0 +1,261 @@
+//! The cross-field rules the API server itself enforces, as CEL (`x-kubernetes-validations`,
+//! GA in Kubernetes 1.29): `kubectl apply` and a GitOps sync reject these specs at once instead
+//! of the operator reporting them later. Older API servers drop the field and the operator's
+//! `validate` (which checks every one of these too) reports `Stalled`/`InvalidSpec`.
+//!
+//! Each rule's message is the operator's message for the same input, word for word, or its
+//! first part where the rest (a number the user wrote, which entry clashes with which) is
+//! beyond what a CEL message may compute within the API server's message cost budget
+//! (`string(int)`, nested list scans): then the operator's message is `<rule message> (…)` or
+//! `<rule message>: …`. A test pairs every rule here with the Rust rule that rejects the same
+//! spec, and an e2e test proves the API server says the same. Rules only use lists and strings the schema bounds
+//! (`maxItems`/`maxLength`), so their cost estimate stays far below the API server's budget.
+
+/// One CEL rule of the Exposure CRD.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CelRule {
+    /// A stable name, for tests and docs.
+    pub name: &'static str,
+    /// Schema locations the rule is attached to: dotted property paths below the root
+    /// (`spec`, `spec.ports`, `spec.probes.readiness`); `[]` after a list means its items.
+    pub at: &'static [&'static str],
+    /// The CEL expression; `self` is the value at `at`.
+    pub rule: &'static str,
+    pub message: Message,
+    /// Where the error points, relative to `at` (e.g. `.ingress`); `None`: at `at` itself.
+    pub field_path: Option<&'static str>,
+}
+
+/// A fixed message, or a CEL expression that computes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message {
+    Fixed(&'static str),
+    Expression(&'static str),
+}
+
+/// Most list items a spec may have where a rule iterates the list (CEL's cost estimate needs a
+/// bound); well beyond any application's ports and volumes.
+pub const MAX_PORTS: usize = 100;
+pub const MAX_STORAGE: usize = 32;
+
+/// `visibility.type ExternalName` or `spec.endpoints`: no workload is created.
+macro_rules! no_workload {
+    () => {
+        "(self.visibility.type == 'ExternalName' || (has(self.endpoints) && size(self.endpoints) > 0))"
+    };
+}
+
+/// A pod field (`$present` tells whether it is set) must not be set without a workload.
+macro_rules! no_workload_field {
+    ($field:literal, $present:literal) => {
+        CelRule {
+            name: concat!("no-workload-", $field),
+            at: &["spec"],
+            rule: concat!("!", no_workload!(), " || !(", $present, ")"),
+            message: Message::Expression(
+                "'not used with ' + (self.visibility.type == 'ExternalName' ? 'visibility.type ExternalName' : 'spec.endpoints') + ' (no workload is created)'",
+            ),
+            field_path: Some(concat!(".", $field)),
+        }
+    };
+}
+
+/// Every CEL rule of the CRD.
+pub const RULES: &[CelRule] = &[
+    CelRule {
+        name: "image-required",
+        at: &["spec"],
+        rule: concat!(no_workload!(), " || (has(self.image) && self.image != '')"),
+        message: Message::Fixed(
+            "required (unless visibility.type is ExternalName or spec.endpoints is set)",
+        ),
+        field_path: Some(".image"),
+    },
+    no_workload_field!("image", "has(self.image)"),
+    no_workload_field!("replicas", "has(self.replicas)"),
+    no_workload_field!("probes", "has(self.probes)"),
+    no_workload_field!("storage", "has(self.storage) && size(self.storage) > 0"),
+    CelRule {
+        name: "ports-required",
+        at: &["spec"],
+        rule: "self.visibility.type == 'ExternalName' || (has(self.ports) && size(self.ports) > 0)",
+        message: Message::Expression(
+            "'at least one port is required for visibility.type ' + self.visibility.type + ' (the Service needs a port)'",
+        ),
+        field_path: Some(".ports"),
+    },
+    CelRule {
+        name: "port-names-required",
+        at: &["spec.ports"],
+        rule: "size(self) <= 1 || self.all(p, has(p.name))",
+        message: Message::Fixed("required when more than one port is declared"),
+        field_path: None,
+    },
+    CelRule {
+        name: "port-names-unique",
+        at: &["spec.ports"],
+        rule: "self.all(p, !has(p.name) || self.filter(q, has(q.name) && q.name == p.name).size() == 1)",
+        message: Message::Fixed("port names must be unique"),
+        field_path: None,
+    },
+    CelRule {
+        name: "node-port-visibility",
+        at: &["spec"],
+        rule: "self.visibility.type in ['NodePort', 'LoadBalancer'] || !has(self.ports) || self.ports.all(p, !has(p.nodePort))",
+        message: Message::Expression(
+            "'only allowed with visibility.type NodePort or LoadBalancer (is ' + self.visibility.type + ')'",
+        ),
+        field_path: Some(".ports"),
+    },
+    CelRule {
+        name: "probe-one-handler",
+        at: &[
+            "spec.probes.readiness",
+            "spec.probes.liveness",
+            "spec.probes.startup",
+        ],
+        rule: "(has(self.httpGet) ? 1 : 0) + (has(self.tcpSocket) ? 1 : 0) + (has(self.exec) ? 1 : 0) + (has(self.grpc) ? 1 : 0) == 1",
+        message: Message::Expression(
+            "'exactly one of httpGet, tcpSocket, exec, grpc must be set (found ' + ((has(self.httpGet) ? 1 : 0) + (has(self.tcpSocket) ? 1 : 0) + (has(self.exec) ? 1 : 0) + (has(self.grpc) ? 1 : 0) == 0 ? 'none' : ((has(self.httpGet) ? ', httpGet' : '') + (has(self.tcpSocket) ? ', tcpSocket' : '') + (has(self.exec) ? ', exec' : '') + (has(self.grpc) ? ', grpc' : '')).substring(2)) + ')'",
+        ),
+        field_path: None,
+    },
+    CelRule {
+        name: "liveness-success-threshold",
+        at: &["spec.probes"],
+        rule: "!has(self.liveness) || !has(self.liveness.successThreshold) || self.liveness.successThreshold == 1",
+        message: Message::Fixed("must be 1 for liveness probes"),
+        field_path: Some(".liveness.successThreshold"),
+    },
+    CelRule {
+        name: "startup-success-threshold",
+        at: &["spec.probes"],
+        rule: "!has(self.startup) || !has(self.startup.successThreshold) || self.startup.successThreshold == 1",
+        message: Message::Fixed("must be 1 for startup probes"),
+        field_path: Some(".startup.successThreshold"),
+    },
+    CelRule {
+        name: "readiness-no-grace-period",
+        at: &["spec.probes"],
+        rule: "!has(self.readiness) || !has(self.readiness.terminationGracePeriodSeconds)",
+        message: Message::Fixed("not allowed on readiness probes (only liveness and startup)"),
+        field_path: Some(".readiness.terminationGracePeriodSeconds"),
+    },
+    CelRule {
+        name: "external-name-required",
+        at: &["spec.visibility"],
+        rule: "self.type != 'ExternalName' || (has(self.externalName) && self.externalName != '')",
+        message: Message::Fixed("required when visibility.type is ExternalName"),
+        field_path: Some(".externalName"),
+    },
+    CelRule {
+        name: "external-name-only-with-external-name",
+        at: &["spec.visibility"],
+        rule: "self.type == 'ExternalName' || !has(self.externalName)",
+        message: Message::Expression(
+            "'only allowed with visibility.type ExternalName (is ' + self.type + ')'",
+        ),
+        field_path: Some(".externalName"),
+    },
+    CelRule {
+        name: "session-affinity-timeout-needs-client-ip",
+        at: &["spec.visibility"],
+        rule: "!has(self.sessionAffinityTimeoutSeconds) || (has(self.sessionAffinity) && self.sessionAffinity == 'ClientIP')",
+        message: Message::Fixed("only allowed with sessionAffinity ClientIP"),
+        field_path: Some(".sessionAffinityTimeoutSeconds"),
+    },
+    CelRule {
+        name: "external-traffic-policy-needs-node-ports",
+        at: &["spec.visibility"],
+        rule: "!has(self.externalTrafficPolicy) || self.type in ['NodePort', 'LoadBalancer']",
+        message: Message::Expression(
+            "'only allowed with visibility.type NodePort or LoadBalancer (is ' + self.type + ')'",
+        ),
+        field_path: Some(".externalTrafficPolicy"),
+    },
+    CelRule {
+        name: "load-balancer-class-needs-load-balancer",
+        at: &["spec.visibility"],
+        rule: "!has(self.loadBalancerClass) || self.type == 'LoadBalancer'",
+        message: Message::Expression(
+            "'only allowed with visibility.type LoadBalancer (is ' + self.type + ')'",
+        ),
+        field_path: Some(".loadBalancerClass"),
+    },
+    CelRule {
+        name: "ingress-required",
+        at: &["spec"],
+        rule: "self.visibility.type != 'Ingress' || has(self.ingress)",
+        message: Message::Fixed("required when visibility.type is Ingress"),
+        field_path: Some(".ingress"),
+    },
+    CelRule {
+        name: "ingress-only-with-ingress",
+        at: &["spec"],
+        rule: "self.visibility.type == 'Ingress' || !has(self.ingress)",
+        message: Message::Expression(
+            "'only allowed with visibility.type Ingress (is ' + self.visibility.type + ')'",
+        ),
+        field_path: Some(".ingress"),
+    },
+    CelRule {
+        name: "endpoints-not-with-external-name",
+        at: &["spec"],
+        rule: "self.visibility.type != 'ExternalName' || !has(self.endpoints) || size(self.endpoints) == 0",
+        message: Message::Fixed(
+            "not used with visibility.type ExternalName (the Service aliases a DNS name)",
+        ),
+        field_path: Some(".endpoints"),
+    },
+    CelRule {
+        name: "storage-names-unique",
+        at: &["spec.storage"],
+        rule: "self.all(v, self.filter(w, w.name == v.name).size() == 1)",
+        message: Message::Fixed("storage names must be unique"),
+        field_path: None,
+    },
+    CelRule {
+        name: "storage-class-or-glusterfs",
+        at: &["spec.storage[]"],
+        rule: "!has(self.glusterfs) || !has(self.storageClassName)",
+        message: Message::Fixed("set either storageClassName or glusterfs, not both"),
+        field_path: Some(".glusterfs"),
+    },
+    CelRule {
+        name: "glusterfs-auth-user",
+        at: &["spec.storage[].glusterfs"],
+        rule: "!has(self.restauthenabled) || !self.restauthenabled || (has(self.restuser) && self.restuser != '')",
+        message: Message::Fixed("required when restauthenabled is true"),
+        field_path: Some(".restuser"),
+    },
+    CelRule {
+        name: "glusterfs-auth-secret",
+        at: &["spec.storage[].glusterfs"],
+        rule: "!has(self.restauthenabled) || !self.restauthenabled || (has(self.secretName) && self.secretName != '')",
+        message: Message::Fixed("required when restauthenabled is true"),
+        field_path: Some(".secretName"),
+    },
+    CelRule {
+        name: "glusterfs-gid-order",
+        at: &["spec.storage[].glusterfs"],
+        rule: "!has(self.gidMin) || !has(self.gidMax) || self.gidMin <= self.gidMax",
+        message: Message::Fixed("must not be less than gidMin"),
+        field_path: Some(".gidMax"),
+    },
+];
+
+impl CelRule {
+    /// The rule as an `x-kubernetes-validations` entry.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut entry = serde_json::Map::new();
+        entry.insert("rule".into(), self.rule.into());
+        match self.message {
+            Message::Fixed(text) => entry.insert("message".into(), text.into()),
+            Message::Expression(expr) => entry.insert("messageExpression".into(), expr.into()),
+        };
+        if let Some(path) = self.field_path {
+            entry.insert("fieldPath".into(), path.into());
+        }
+        serde_json::Value::Object(entry)
+    }
+}
