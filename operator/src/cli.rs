@@ -282,10 +282,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
         instance,
     };
-    let client = kube::Client::try_default()
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
     let metrics = Arc::new(Metrics::default());
+    let client = crate::client::client(metrics.api_warnings.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)
         .await
         .map_err(|e| {

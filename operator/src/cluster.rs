@@ -18,7 +18,7 @@ impl KubeVersion {
     }
 
     /// The newest version this operator knows (the default when none is given).
-    pub const NEWEST: KubeVersion = KubeVersion::new(1, 33);
+    pub const NEWEST: KubeVersion = KubeVersion::new(1, 35);
 
     /// From the API server's `/version` (`major: "1"`, `minor: "20+"`).
     pub fn from_server(major: &str, minor: &str) -> Option<Self> {
@@ -61,6 +61,9 @@ pub enum Feature {
     LoadBalancerClass,
     /// The in-tree `kubernetes.io/glusterfs` provisioner (removed in 1.26).
     InTreeGlusterfs,
+    /// `discovery.k8s.io/v1` EndpointSlices (GA 1.21); v1 Endpoints are deprecated from 1.33
+    /// (every request to them draws a warning), so the operator writes slices where it can.
+    EndpointSlice,
 }
 
 impl Feature {
@@ -69,6 +72,7 @@ impl Feature {
         match self {
             Self::GrpcProbe | Self::LoadBalancerClass => Some(KubeVersion::new(1, 24)),
             Self::ProbeTerminationGracePeriod => Some(KubeVersion::new(1, 25)),
+            Self::EndpointSlice => Some(KubeVersion::new(1, 21)),
             Self::InTreeGlusterfs => None,
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod cli;
+pub mod client;
 pub mod cluster;
 pub mod conflicts;
 pub mod controller;

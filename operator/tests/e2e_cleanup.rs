@@ -128,182 +128,188 @@ fn forbidden_class_deletes(log: &str, class: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cleanup_that_keeps_failing_is_abandoned_after_bounded_retries() -> Result<()> {
-    let cluster = cluster().await?;
-    install_crd(&cluster).await?;
-    ensure_fast_storage_class(&cluster).await?;
-    let ns = TestNamespace::new(&cluster, "cleanup").await?;
-    let heketi = HeketiStandIn::start().await?;
-    let class = format!("e2e-abandon-{}", random_suffix());
-    let class_guard = cluster.delete_on_drop("storageclass", &class);
-    let exposures: Api<Exposure> = ns.api();
-    let pvcs: Api<PersistentVolumeClaim> = ns.api();
-    let classes: Api<StorageClass> = Api::all(cluster.client());
-    let pvs: Api<PersistentVolume> = Api::all(cluster.client());
+/// Tests that need the in-tree GlusterFS provisioner (Kubernetes < 1.26): scripts/test-all.sh
+/// runs them on the 1.20 lane (`in_tree_glusterfs::`) and the rest on the current one.
+mod in_tree_glusterfs {
+    use super::*;
 
-    // The chart's RBAC for this namespace, without `delete` on StorageClasses.
-    let mut edited = 0;
-    let rbac = install_rbac_edited(
-        &cluster,
-        // No --leader-elect below: the chart's Lease Role is installed but not used.
-        &[format!("watchNamespaces={{{}}}", ns.name())],
-        |doc| edited += without_storage_class_delete(doc),
-    )
-    .await?;
-    ensure!(
-        edited == 1,
-        "{edited} ClusterRole rules on storageclasses lost `delete`"
-    );
-    wait_authorized(&rbac, ns.name()).await?;
-    eventually(
-        "create on StorageClasses to be authorized",
-        Duration::from_secs(30),
-        || async {
-            Ok(can_i(&rbac, &["create", "storageclasses.storage.k8s.io"])
-                .await?
-                .then_some(()))
-        },
-    )
-    .await?;
-    ensure!(!can_i(&rbac, &["delete", "storageclasses.storage.k8s.io"]).await?);
-    ensure!(
-        can_i(
-            &rbac,
-            &["delete", "persistentvolumeclaims", "-n", ns.name()]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cleanup_that_keeps_failing_is_abandoned_after_bounded_retries() -> Result<()> {
+        let cluster = cluster().await?;
+        install_crd(&cluster).await?;
+        ensure_fast_storage_class(&cluster).await?;
+        let ns = TestNamespace::new(&cluster, "cleanup").await?;
+        let heketi = HeketiStandIn::start().await?;
+        let class = format!("e2e-abandon-{}", random_suffix());
+        let class_guard = cluster.delete_on_drop("storageclass", &class);
+        let exposures: Api<Exposure> = ns.api();
+        let pvcs: Api<PersistentVolumeClaim> = ns.api();
+        let classes: Api<StorageClass> = Api::all(cluster.client());
+        let pvs: Api<PersistentVolume> = Api::all(cluster.client());
+
+        // The chart's RBAC for this namespace, without `delete` on StorageClasses.
+        let mut edited = 0;
+        let rbac = install_rbac_edited(
+            &cluster,
+            // No --leader-elect below: the chart's Lease Role is installed but not used.
+            &[format!("watchNamespaces={{{}}}", ns.name())],
+            |doc| edited += without_storage_class_delete(doc),
         )
-        .await?
-    );
-
-    // Ready: the class created, the finalizer set, both claims bound.
-    let op = Operator::start_with_kubeconfig(&rbac.kubeconfig, &[ns.name()], &[]).await?;
-    apply_exposure(&exposures, &exposure(&class, heketi.url())).await?;
-    let ready = wait_ready(&op, &exposures, "web").await?;
-    ensure!(
-        ready
-            .finalizers()
-            .iter()
-            .any(|f| f == labels::CLEANUP_FINALIZER),
-        "no cleanup finalizer: {:?}",
-        ready.finalizers()
-    );
-    let uid = ready.uid().context("Exposure without uid")?;
-    let sc = classes.get(&class).await?;
-    ensure!(label(&sc, labels::NAME) == Some("web"));
-    let data = wait_for(&pvcs, "web-data", "PVC Bound", TIMEOUT, bound).await?;
-    let pv = data
-        .spec
-        .and_then(|s| s.volume_name)
-        .context("web-data has no PV")?;
-    let keep = wait_for(&pvcs, "web-keep", "PVC Bound", TIMEOUT, bound).await?;
-    ensure!(
-        keep.owner_references().is_empty(),
-        "reclaim: Retain, no owner"
-    );
-    let keep_uid = keep.uid().context("PVC without uid")?;
-
-    // Deleted while the operator is down: the garbage collector takes the reclaim: Delete
-    // claim first (foreground), its volume goes through heketi, and the class is left unused.
-    op.stop().await?;
-    exposures.delete("web", &DeleteParams::foreground()).await?;
-    wait_for_deletion(&pvcs, "web-data", TIMEOUT).await?;
-    wait_for_deletion(&pvs, &pv, TIMEOUT).await?;
-    let deleting = exposures.get("web").await?;
-    ensure!(deleting.metadata.deletion_timestamp.is_some());
-    ensure!(
-        deleting
-            .finalizers()
-            .iter()
-            .any(|f| f == labels::CLEANUP_FINALIZER),
-        "the cleanup finalizer went while the operator was down"
-    );
-
-    // The operator comes back: deleting the class is refused, again and again, and the
-    // Exposure is let go anyway.
-    let op = Operator::start_with_kubeconfig(&rbac.kubeconfig, &[ns.name()], &[]).await?;
-    eventually(
-        "the Exposure to be deleted (cleanup abandoned)",
-        ABANDON_TIMEOUT,
-        || async { Ok(exposures.get_opt("web").await?.is_none().then_some(())) },
-    )
-    .await
-    .with_context(|| format!("--- operator log:\n{}", op.logs()))?;
-
-    // The failure was real: a 403 on the StorageClass delete at each of the four failed
-    // attempts error_policy counted before the fifth let go.
-    let log = op.logs();
-    let refused = forbidden_class_deletes(&log, &class);
-    for attempt in 1..=4 {
+        .await?;
         ensure!(
-            refused
-                .iter()
-                .any(|l| l.contains(&format!(" attempts={attempt} "))),
-            "no failed cleanup attempt {attempt} with a 403 on deleting StorageClass {class}; \
-             operator log:\n{log}"
+            edited == 1,
+            "{edited} ClusterRole rules on storageclasses lost `delete`"
         );
+        wait_authorized(&rbac, ns.name()).await?;
+        eventually(
+            "create on StorageClasses to be authorized",
+            Duration::from_secs(30),
+            || async {
+                Ok(can_i(&rbac, &["create", "storageclasses.storage.k8s.io"])
+                    .await?
+                    .then_some(()))
+            },
+        )
+        .await?;
+        ensure!(!can_i(&rbac, &["delete", "storageclasses.storage.k8s.io"]).await?);
+        ensure!(
+            can_i(
+                &rbac,
+                &["delete", "persistentvolumeclaims", "-n", ns.name()]
+            )
+            .await?
+        );
+
+        // Ready: the class created, the finalizer set, both claims bound.
+        let op = Operator::start_with_kubeconfig(&rbac.kubeconfig, &[ns.name()], &[]).await?;
+        apply_exposure(&exposures, &exposure(&class, heketi.url())).await?;
+        let ready = wait_ready(&op, &exposures, "web").await?;
+        ensure!(
+            ready
+                .finalizers()
+                .iter()
+                .any(|f| f == labels::CLEANUP_FINALIZER),
+            "no cleanup finalizer: {:?}",
+            ready.finalizers()
+        );
+        let uid = ready.uid().context("Exposure without uid")?;
+        let sc = classes.get(&class).await?;
+        ensure!(label(&sc, labels::NAME) == Some("web"));
+        let data = wait_for(&pvcs, "web-data", "PVC Bound", TIMEOUT, bound).await?;
+        let pv = data
+            .spec
+            .and_then(|s| s.volume_name)
+            .context("web-data has no PV")?;
+        let keep = wait_for(&pvcs, "web-keep", "PVC Bound", TIMEOUT, bound).await?;
+        ensure!(
+            keep.owner_references().is_empty(),
+            "reclaim: Retain, no owner"
+        );
+        let keep_uid = keep.uid().context("PVC without uid")?;
+
+        // Deleted while the operator is down: the garbage collector takes the reclaim: Delete
+        // claim first (foreground), its volume goes through heketi, and the class is left unused.
+        op.stop().await?;
+        exposures.delete("web", &DeleteParams::foreground()).await?;
+        wait_for_deletion(&pvcs, "web-data", TIMEOUT).await?;
+        wait_for_deletion(&pvs, &pv, TIMEOUT).await?;
+        let deleting = exposures.get("web").await?;
+        ensure!(deleting.metadata.deletion_timestamp.is_some());
+        ensure!(
+            deleting
+                .finalizers()
+                .iter()
+                .any(|f| f == labels::CLEANUP_FINALIZER),
+            "the cleanup finalizer went while the operator was down"
+        );
+
+        // The operator comes back: deleting the class is refused, again and again, and the
+        // Exposure is let go anyway.
+        let op = Operator::start_with_kubeconfig(&rbac.kubeconfig, &[ns.name()], &[]).await?;
+        eventually(
+            "the Exposure to be deleted (cleanup abandoned)",
+            ABANDON_TIMEOUT,
+            || async { Ok(exposures.get_opt("web").await?.is_none().then_some(())) },
+        )
+        .await
+        .with_context(|| format!("--- operator log:\n{}", op.logs()))?;
+
+        // The failure was real: a 403 on the StorageClass delete at each of the four failed
+        // attempts error_policy counted before the fifth let go.
+        let log = op.logs();
+        let refused = forbidden_class_deletes(&log, &class);
+        for attempt in 1..=4 {
+            ensure!(
+                refused
+                    .iter()
+                    .any(|l| l.contains(&format!(" attempts={attempt} "))),
+                "no failed cleanup attempt {attempt} with a 403 on deleting StorageClass {class}; \
+                 operator log:\n{log}"
+            );
+        }
+        let forbidden = metric_sum(
+            &op.metrics().await?,
+            "exposure_reconcile_errors_total",
+            Some(r#"error="forbidden""#),
+        );
+        ensure!(forbidden >= 4.0, "{forbidden} forbidden reconcile errors");
+
+        // The Warning, about the Exposure that is gone (the event stays in the namespace).
+        let events: Api<Event> = ns.api();
+        let abandoned = eventually(
+            "a CleanupAbandoned event about Exposure web",
+            TIMEOUT,
+            || async {
+                Ok(events
+                    .list(&ListParams::default())
+                    .await?
+                    .items
+                    .into_iter()
+                    .find(|e| {
+                        e.reason.as_deref() == Some("CleanupAbandoned")
+                            && e.regarding.as_ref().is_some_and(|r| {
+                                r.kind.as_deref() == Some("Exposure")
+                                    && r.name.as_deref() == Some("web")
+                            })
+                    }))
+            },
+        )
+        .await
+        .with_context(|| format!("--- operator log:\n{log}"))?;
+        ensure!(abandoned.type_.as_deref() == Some("Warning"));
+        ensure!(
+            abandoned.regarding.as_ref().and_then(|r| r.uid.as_deref()) == Some(uid.as_str()),
+            "event about another Exposure web: {:?}",
+            abandoned.regarding
+        );
+        let note = abandoned.note.unwrap_or_default();
+        ensure!(
+            note.contains("Gave up cleaning up after 5 attempts") && note.contains("forbidden"),
+            "{note}"
+        );
+
+        // The retained claim was released (same claim), the class is still there.
+        let released = wait_for(&pvcs, "web-keep", "PVC released", TIMEOUT, |p| {
+            label(p, labels::RETAINED_FROM) == Some("web") && label(p, labels::NAME).is_none()
+        })
+        .await
+        .with_context(|| format!("--- operator log:\n{log}"))?;
+        ensure!(released.uid().as_deref() == Some(keep_uid.as_str()));
+        ensure!(released.owner_references().is_empty());
+        ensure!(released.metadata.deletion_timestamp.is_none());
+        let kept = classes
+            .get_opt(&class)
+            .await?
+            .context("the StorageClass is gone")?;
+        ensure!(kept.uid() == sc.uid(), "the StorageClass was recreated");
+
+        // Tidy up: the operator first (it would not recreate the class anyway), then the class
+        // (unused: its only volume is gone), the namespace and the RBAC.
+        op.stop().await?;
+        classes.delete(&class, &DeleteParams::default()).await?;
+        wait_for_deletion(&classes, &class, TIMEOUT).await?;
+        drop(class_guard);
+        ns.cleanup().await?;
+        rbac.cleanup().await
     }
-    let forbidden = metric_sum(
-        &op.metrics().await?,
-        "exposure_reconcile_errors_total",
-        Some(r#"error="forbidden""#),
-    );
-    ensure!(forbidden >= 4.0, "{forbidden} forbidden reconcile errors");
-
-    // The Warning, about the Exposure that is gone (the event stays in the namespace).
-    let events: Api<Event> = ns.api();
-    let abandoned = eventually(
-        "a CleanupAbandoned event about Exposure web",
-        TIMEOUT,
-        || async {
-            Ok(events
-                .list(&ListParams::default())
-                .await?
-                .items
-                .into_iter()
-                .find(|e| {
-                    e.reason.as_deref() == Some("CleanupAbandoned")
-                        && e.regarding.as_ref().is_some_and(|r| {
-                            r.kind.as_deref() == Some("Exposure")
-                                && r.name.as_deref() == Some("web")
-                        })
-                }))
-        },
-    )
-    .await
-    .with_context(|| format!("--- operator log:\n{log}"))?;
-    ensure!(abandoned.type_.as_deref() == Some("Warning"));
-    ensure!(
-        abandoned.regarding.as_ref().and_then(|r| r.uid.as_deref()) == Some(uid.as_str()),
-        "event about another Exposure web: {:?}",
-        abandoned.regarding
-    );
-    let note = abandoned.note.unwrap_or_default();
-    ensure!(
-        note.contains("Gave up cleaning up after 5 attempts") && note.contains("forbidden"),
-        "{note}"
-    );
-
-    // The retained claim was released (same claim), the class is still there.
-    let released = wait_for(&pvcs, "web-keep", "PVC released", TIMEOUT, |p| {
-        label(p, labels::RETAINED_FROM) == Some("web") && label(p, labels::NAME).is_none()
-    })
-    .await
-    .with_context(|| format!("--- operator log:\n{log}"))?;
-    ensure!(released.uid().as_deref() == Some(keep_uid.as_str()));
-    ensure!(released.owner_references().is_empty());
-    ensure!(released.metadata.deletion_timestamp.is_none());
-    let kept = classes
-        .get_opt(&class)
-        .await?
-        .context("the StorageClass is gone")?;
-    ensure!(kept.uid() == sc.uid(), "the StorageClass was recreated");
-
-    // Tidy up: the operator first (it would not recreate the class anyway), then the class
-    // (unused: its only volume is gone), the namespace and the RBAC.
-    op.stop().await?;
-    classes.delete(&class, &DeleteParams::default()).await?;
-    wait_for_deletion(&classes, &class, TIMEOUT).await?;
-    drop(class_guard);
-    ns.cleanup().await?;
-    rbac.cleanup().await
 }

@@ -1,6 +1,8 @@
 //! e2e: every example in `examples/` becomes Ready on the local control plane, each file in
 //! its own namespace with its own operator, with the expected children: labelled ours, owned by
-//! the Exposure (except PVCs kept on delete, reclaim Retain), and a status url.
+//! the Exposure (except PVCs kept on delete, reclaim Retain), and a status url; and not one of
+//! the operator's requests drew a `Warning` from the API server (deprecated APIs, such as v1
+//! Endpoints on 1.33+).
 
 mod support;
 
@@ -14,7 +16,8 @@ use kube::Api;
 use support::*;
 
 use ChildKind::{
-    Deployment, Endpoints, Ingress, PersistentVolumeClaim, ResourceQuota, Service, StorageClass,
+    Deployment, EndpointSlice, Endpoints, Ingress, PersistentVolumeClaim, ResourceQuota, Service,
+    StorageClass,
 };
 
 /// One expected child: kind and name (`{name}` stands for the Exposure's name).
@@ -103,6 +106,18 @@ async fn example_becomes_ready(
             );
         }
     }
+    // No write of ours drew a warning (deprecated API or field, unknown field).
+    let metrics = op.metrics().await?;
+    let warnings = metric_sum(&metrics, "exposure_api_warnings_total", None);
+    assert!(
+        warnings == 0.0,
+        "{warnings} API server warnings:\n{}",
+        op.logs()
+            .lines()
+            .filter(|l| l.contains("API server warning"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     ns.cleanup().await?;
     op.stop().await?;
     Ok(())
@@ -144,10 +159,16 @@ async fn example_clusterip_tomcat() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_external_endpoints() -> Result<()> {
-    let children = vec![
-        (Service, "{name}".to_string()),
-        (Endpoints, "{name}".to_string()),
-    ];
+    // EndpointSlices from Kubernetes 1.21, v1 Endpoints before.
+    let version = server_version(&cluster().await?).await?;
+    let addresses = if exposure_operator::cluster::ClusterInfo::new(version)
+        .supports(exposure_operator::cluster::Feature::EndpointSlice)
+    {
+        (EndpointSlice, "{name}-ipv4".to_string())
+    } else {
+        (Endpoints, "{name}".to_string())
+    };
+    let children = vec![(Service, "{name}".to_string()), addresses];
     example_becomes_ready(
         "external-endpoints.yaml",
         same,
@@ -193,11 +214,17 @@ async fn example_ingress_tomcat() -> Result<()> {
     .await
 }
 
+/// Moves the example's fixed `nodePort: <port>` to a port nobody in the cluster uses.
+async fn free_node_port_instead_of(port: u16) -> Result<impl Fn(String) -> String> {
+    let free = free_node_port(&cluster().await?).await?;
+    Ok(move |doc: String| doc.replace(&format!("nodePort: {port}"), &format!("nodePort: {free}")))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_loadbalancer() -> Result<()> {
     example_becomes_ready(
         "loadbalancer.yaml",
-        same,
+        free_node_port_instead_of(30080).await?,
         &[("service-lagou", workload(&[]))],
     )
     .await
@@ -212,7 +239,7 @@ async fn example_multi_port() -> Result<()> {
 async fn example_nodeport_tomcat() -> Result<()> {
     example_becomes_ready(
         "nodeport-tomcat.yaml",
-        same,
+        free_node_port_instead_of(30088).await?,
         &[("nodeportdemo", workload(&[]))],
     )
     .await
@@ -259,21 +286,69 @@ async fn example_storage_existing_class() -> Result<()> {
     .await
 }
 
-/// The gluster example against the heketi stand-in on loopback: its resturl points at the
-/// stand-in, and its StorageClass gets a unique name (StorageClasses are cluster-scoped and
-/// other tests may run the same example at the same time).
+/// From Kubernetes 1.26 on, the gluster example is Stalled UnsupportedByCluster naming the
+/// version, with nothing created.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn example_gluster_storage() -> Result<()> {
-    let heketi = HeketiStandIn::start().await?;
-    let class = format!("gluster-heketi-{}", random_suffix());
-    let url = heketi.url().to_string();
-    let edit = |doc: String| {
-        doc.replace("http://heketi.storage.svc.cluster.local:8080", &url)
-            .replace("className: gluster-heketi", &format!("className: {class}"))
-    };
-    let children = workload(&[
-        (PersistentVolumeClaim, "{name}-gluster-volume"),
-        (StorageClass, class.as_str()),
-    ]);
-    example_becomes_ready("gluster-storage.yaml", edit, &[("pod-use-pvc", children)]).await
+async fn example_gluster_storage_is_unsupported_from_1_26() -> Result<()> {
+    let cluster = &cluster().await?;
+    let version = server_version(cluster).await?;
+    anyhow::ensure!(
+        version >= exposure_operator::cluster::KubeVersion::new(1, 26),
+        "needs a cluster without the in-tree GlusterFS provisioner (is {version})"
+    );
+    install_crd(cluster).await?;
+    let ns = TestNamespace::new(cluster, "ex-gluster-storage").await?;
+    let op = Operator::start(cluster, &[ns.name()], &[]).await?;
+    let exposures: Api<Exposure> = ns.api();
+    for doc in example("gluster-storage.yaml")? {
+        apply_exposure(&exposures, &doc).await?;
+    }
+    let stalled = wait_stalled(&op, &exposures, "pod-use-pvc", "UnsupportedByCluster").await?;
+    let message = stalled_message(&stalled);
+    anyhow::ensure!(
+        message.contains(&format!(
+            "removed in Kubernetes 1.26 (cluster is {version})"
+        )),
+        "{message}"
+    );
+    for kind in [Deployment, Service, PersistentVolumeClaim] {
+        anyhow::ensure!(
+            child_api(&ns, kind)
+                .list(&Default::default())
+                .await?
+                .items
+                .is_empty(),
+            "{} created for an unsupported spec",
+            kind.as_str()
+        );
+    }
+    ns.cleanup().await?;
+    op.stop().await?;
+    Ok(())
+}
+
+/// Tests that need the in-tree GlusterFS provisioner (Kubernetes < 1.26): scripts/test-all.sh
+/// runs them on the 1.20 lane (`in_tree_glusterfs::`) and the rest on the current one.
+mod in_tree_glusterfs {
+    use super::*;
+
+    /// The gluster example against the heketi stand-in on loopback: its resturl points at the
+    /// stand-in, and its StorageClass gets a unique name (StorageClasses are cluster-scoped and
+    /// other tests may run the same example at the same time). Needs the in-tree provisioner
+    /// (Kubernetes < 1.26; `in_tree_glusterfs::` tests run on the 1.20 lane).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn example_gluster_storage() -> Result<()> {
+        let heketi = HeketiStandIn::start().await?;
+        let class = format!("gluster-heketi-{}", random_suffix());
+        let url = heketi.url().to_string();
+        let edit = |doc: String| {
+            doc.replace("http://heketi.storage.svc.cluster.local:8080", &url)
+                .replace("className: gluster-heketi", &format!("className: {class}"))
+        };
+        let children = workload(&[
+            (PersistentVolumeClaim, "{name}-gluster-volume"),
+            (StorageClass, class.as_str()),
+        ]);
+        example_becomes_ready("gluster-storage.yaml", edit, &[("pod-use-pvc", children)]).await
+    }
 }

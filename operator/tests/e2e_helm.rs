@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 use exposure_e2e::{cluster, random_suffix, wait_for, Cluster, TestNamespace};
+use exposure_operator::cluster::KubeVersion;
 use k8s_openapi::api::apps::v1::Deployment;
-use support::install_crd;
+use support::{install_crd, server_version};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -125,11 +126,55 @@ async fn install(
     Ok(name)
 }
 
+/// Labels the namespace to enforce Pod Security `restricted` and proves it is enforced (a
+/// privileged pod is refused). False on clusters without Pod Security admission (< 1.25),
+/// where the label means nothing.
+async fn enforce_restricted(
+    cluster: &Cluster,
+    ns: &TestNamespace,
+    version: KubeVersion,
+) -> Result<bool> {
+    cluster
+        .kubectl(
+            &[
+                "label",
+                "namespace",
+                ns.name(),
+                "--overwrite",
+                "pod-security.kubernetes.io/enforce=restricted",
+                "pod-security.kubernetes.io/enforce-version=latest",
+            ],
+            None,
+        )
+        .await?;
+    if version < KubeVersion::new(1, 25) {
+        return Ok(false);
+    }
+    let privileged = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "privileged"},
+        "spec": {"containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": true}}]}}"#;
+    let refused = cluster
+        .kubectl(
+            &["create", "-n", ns.name(), "--dry-run=server", "-f", "-"],
+            Some(privileged),
+        )
+        .await;
+    let message = format!("{refused:?}");
+    anyhow::ensure!(
+        refused.is_err() && message.contains("violates PodSecurity \"restricted"),
+        "a privileged pod was not refused under enforce=restricted: {message}"
+    );
+    Ok(true)
+}
+
+/// The release in a namespace enforcing Pod Security `restricted` (Kubernetes >= 1.25): the
+/// operator's pods are admitted and run; an upgrade rolls them; uninstall removes it all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_install_creates_the_operator_and_uninstall_removes_it() -> Result<()> {
     let cluster = cluster().await?;
     install_crd(&cluster).await?;
     let ns = TestNamespace::new(&cluster, "helm-op").await?;
+    let version = server_version(&cluster).await?;
+    let restricted = enforce_restricted(&cluster, &ns, version).await?;
     let release = format!("h{}", random_suffix());
     let name = format!("{release}-exposure-operator");
     let cluster_role = format!("{name}-cluster");
@@ -194,9 +239,20 @@ async fn helm_install_creates_the_operator_and_uninstall_removes_it() -> Result<
         !args.iter().any(|a| a.starts_with("--namespace=")),
         "{args:?}"
     );
-    // Two replicas → the PDB keeps one.
+    // Two replicas → the PDB keeps one; policy/v1 from 1.21, policy/v1beta1 before.
     let pdb = json(&cluster, "poddisruptionbudget", &name, n).await?;
     assert_eq!(pdb["spec"]["minAvailable"], 1);
+    let pdb_api = helm(
+        &cluster,
+        &["get", "manifest", &release, "--namespace", ns.name()],
+    )
+    .await?;
+    let expected_pdb_api = if version >= KubeVersion::new(1, 21) {
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget"
+    } else {
+        "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget"
+    };
+    assert!(pdb_api.contains(expected_pdb_api), "{pdb_api}");
     // The SA opts out of token automount; the pods opt in.
     let sa = json(&cluster, "serviceaccount", &name, n).await?;
     assert_eq!(sa["automountServiceAccountToken"], false);
@@ -221,6 +277,49 @@ async fn helm_install_creates_the_operator_and_uninstall_removes_it() -> Result<
     for p in pods {
         assert_eq!(p["status"]["phase"], "Running", "{}", p["metadata"]["name"]);
     }
+    if restricted {
+        // Admitted under Pod Security `restricted`, and the API server said nothing about it.
+        let events = exposure_e2e::events_for(&cluster.client(), ns.name(), &name).await;
+        assert!(!events.contains("violates PodSecurity"), "{events}");
+    }
+
+    // An upgrade (a changed value) rolls the pods, still admitted.
+    helm(
+        &cluster,
+        &[
+            "upgrade",
+            &release,
+            repo()
+                .join("charts/exposure-operator")
+                .to_str()
+                .context("chart")?,
+            "--namespace",
+            ns.name(),
+            "--reuse-values",
+            "--set",
+            "logFormat=json",
+            "--wait",
+            "--timeout",
+            "2m",
+        ],
+    )
+    .await?;
+    let dep = json(&cluster, "deployment", &name, n).await?;
+    let args = dep["spec"]["template"]["spec"]["containers"][0]["args"].to_string();
+    assert!(args.contains("--log-format=json"), "{args}");
+    wait_for(
+        &ns.api::<Deployment>(),
+        &name,
+        "the upgraded Deployment rolled out",
+        Duration::from_secs(120),
+        |d| {
+            let (spec, status) = (d.spec.as_ref(), d.status.as_ref());
+            status.and_then(|s| s.updated_replicas) == spec.and_then(|s| s.replicas)
+                && status.and_then(|s| s.available_replicas) == spec.and_then(|s| s.replicas)
+                && status.and_then(|s| s.observed_generation) == d.metadata.generation
+        },
+    )
+    .await?;
 
     helm(
         &cluster,

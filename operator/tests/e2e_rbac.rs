@@ -300,76 +300,6 @@ async fn namespaced_mode_rbac_runs_every_scenario_without_403() -> Result<()> {
     cleanup(rbac, namespaces).await
 }
 
-/// `storageClasses.enabled=false`: no StorageClass permission, and the operator started with
-/// `--storage-classes-enabled=false` (as the chart does) still starts, reconciles to Ready and
-/// stalls a glusterfs Exposure with StorageClassesDisabled — without any 403.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn storage_classes_disabled_needs_no_storage_class_access() -> Result<()> {
-    let cluster = cluster().await?;
-    install_crd(&cluster).await?;
-    let ns = TestNamespace::new(&cluster, "rbac-nosc").await?;
-    let rbac = install_rbac(
-        &cluster,
-        &[
-            format!("watchNamespaces={{{}}}", ns.name()),
-            "storageClasses.enabled=false".into(),
-        ],
-    )
-    .await?;
-    wait_authorized(&rbac, ns.name()).await?;
-    expect(&rbac, false, &["list", "storageclasses.storage.k8s.io"]).await?;
-    expect(&rbac, false, &["watch", "storageclasses.storage.k8s.io"]).await?;
-    expect(&rbac, false, &["create", "storageclasses.storage.k8s.io"]).await?;
-
-    let op = Operator::start_with_kubeconfig(
-        &rbac.kubeconfig,
-        &[ns.name()],
-        &[
-            "--storage-classes-enabled=false",
-            "--leader-elect",
-            "--leader-election-namespace",
-            rbac.release_ns.name(),
-            "--leader-election-lease-name",
-            "exposure-operator",
-        ],
-    )
-    .await?;
-    let api: Api<Exposure> = ns.api();
-    let web = &example("clusterip-tomcat.yaml")?[0];
-    apply_exposure(&api, web).await?;
-    let gluster = example("gluster-storage.yaml")?[0].replace(
-        "className: gluster-heketi",
-        &format!("className: gluster-nosc-{}", random_suffix()),
-    );
-    apply_exposure(&api, &gluster).await?;
-    let web_name = name_of(web)?;
-    let gluster_name = name_of(&gluster)?;
-    eventually(
-        "the web Exposure Ready",
-        Duration::from_secs(120),
-        || async { Ok(api.get_opt(&web_name).await?.filter(is_ready).map(|_| ())) },
-    )
-    .await
-    .with_context(|| op.logs())?;
-    eventually(
-        "the glusterfs Exposure Stalled with StorageClassesDisabled",
-        Duration::from_secs(120),
-        || async {
-            Ok(api
-                .get_opt(&gluster_name)
-                .await?
-                .filter(|e| is_stalled_with(e, "StorageClassesDisabled"))
-                .map(|_| ()))
-        },
-    )
-    .await
-    .with_context(|| op.logs())?;
-    assert_no_forbidden(&op)?;
-    op.stop().await?;
-    ns.cleanup().await?;
-    cleanup(rbac, Vec::new()).await
-}
-
 /// What the identity must not be able to do, in both modes (its own token, `can-i`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
@@ -399,6 +329,7 @@ async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
             "deployments.apps",
             "services",
             "endpoints",
+            "endpointslices.discovery.k8s.io",
             "persistentvolumeclaims",
             "resourcequotas",
             "ingresses.networking.k8s.io",
@@ -531,6 +462,7 @@ async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
         "deployments.apps",
         "services",
         "endpoints",
+        "endpointslices.discovery.k8s.io",
         "persistentvolumeclaims",
         "resourcequotas",
         "ingresses.networking.k8s.io",
@@ -552,4 +484,80 @@ async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
     other.cleanup().await?;
     cleanup(cluster_mode, Vec::new()).await?;
     cleanup(namespaced, Vec::new()).await
+}
+
+/// Tests that need the in-tree GlusterFS provisioner (Kubernetes < 1.26): scripts/test-all.sh
+/// runs them on the 1.20 lane (`in_tree_glusterfs::`) and the rest on the current one.
+mod in_tree_glusterfs {
+    use super::*;
+
+    /// `storageClasses.enabled=false`: no StorageClass permission, and the operator started with
+    /// `--storage-classes-enabled=false` (as the chart does) still starts, reconciles to Ready and
+    /// stalls a glusterfs Exposure with StorageClassesDisabled — without any 403.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn storage_classes_disabled_needs_no_storage_class_access() -> Result<()> {
+        let cluster = cluster().await?;
+        install_crd(&cluster).await?;
+        let ns = TestNamespace::new(&cluster, "rbac-nosc").await?;
+        let rbac = install_rbac(
+            &cluster,
+            &[
+                format!("watchNamespaces={{{}}}", ns.name()),
+                "storageClasses.enabled=false".into(),
+            ],
+        )
+        .await?;
+        wait_authorized(&rbac, ns.name()).await?;
+        expect(&rbac, false, &["list", "storageclasses.storage.k8s.io"]).await?;
+        expect(&rbac, false, &["watch", "storageclasses.storage.k8s.io"]).await?;
+        expect(&rbac, false, &["create", "storageclasses.storage.k8s.io"]).await?;
+
+        let op = Operator::start_with_kubeconfig(
+            &rbac.kubeconfig,
+            &[ns.name()],
+            &[
+                "--storage-classes-enabled=false",
+                "--leader-elect",
+                "--leader-election-namespace",
+                rbac.release_ns.name(),
+                "--leader-election-lease-name",
+                "exposure-operator",
+            ],
+        )
+        .await?;
+        let api: Api<Exposure> = ns.api();
+        let web = &example("clusterip-tomcat.yaml")?[0];
+        apply_exposure(&api, web).await?;
+        let gluster = example("gluster-storage.yaml")?[0].replace(
+            "className: gluster-heketi",
+            &format!("className: gluster-nosc-{}", random_suffix()),
+        );
+        apply_exposure(&api, &gluster).await?;
+        let web_name = name_of(web)?;
+        let gluster_name = name_of(&gluster)?;
+        eventually(
+            "the web Exposure Ready",
+            Duration::from_secs(120),
+            || async { Ok(api.get_opt(&web_name).await?.filter(is_ready).map(|_| ())) },
+        )
+        .await
+        .with_context(|| op.logs())?;
+        eventually(
+            "the glusterfs Exposure Stalled with StorageClassesDisabled",
+            Duration::from_secs(120),
+            || async {
+                Ok(api
+                    .get_opt(&gluster_name)
+                    .await?
+                    .filter(|e| is_stalled_with(e, "StorageClassesDisabled"))
+                    .map(|_| ()))
+            },
+        )
+        .await
+        .with_context(|| op.logs())?;
+        assert_no_forbidden(&op)?;
+        op.stop().await?;
+        ns.cleanup().await?;
+        cleanup(rbac, Vec::new()).await
+    }
 }

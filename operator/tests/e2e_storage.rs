@@ -270,234 +270,6 @@ fn requested(pvc: &PersistentVolumeClaim) -> Option<String> {
         .map(|q| q.0.clone())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gluster_volume_is_released_on_delete_and_readopted() -> Result<()> {
-    let env = Env::start("st-gluster", &[]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    let class = unique_class("gluster");
-    env.guard_class(&class);
-    let doc = gluster_exposure("web", &class, heketi.url(), "      readOnly: true", "");
-    env.apply(&doc).await?;
-
-    let ready = env.ready("web").await?;
-    ensure!(is_true(&ready, condition::STORAGE_BOUND));
-    ensure!(ready
-        .finalizers()
-        .iter()
-        .any(|f| f == labels::CLEANUP_FINALIZER));
-    let sc = env.classes.get(&class).await?;
-    ensure!(sc.provisioner == "kubernetes.io/glusterfs");
-    let params = sc.parameters.clone().unwrap_or_default();
-    ensure!(params.get("resturl").map(String::as_str) == Some(heketi.url()));
-    ensure!(params.get("restauthenabled").map(String::as_str) == Some("false"));
-    ensure!(sc.reclaim_policy.as_deref() == Some("Delete"));
-    ensure!(label(&sc, labels::NAME) == Some("web"));
-    ensure!(label(&sc, labels::NAMESPACE) == Some(env.ns.name()));
-    ensure!(heketi
-        .requests()
-        .iter()
-        .any(|r| r.method == "POST" && r.path == "/volumes"));
-    let pvc = env.bound("web-data").await?;
-    ensure!(
-        pvc.owner_references().is_empty(),
-        "reclaim Retain: no owner"
-    );
-    let uid = pvc.uid().context("PVC without uid")?;
-    let pv = pvc
-        .spec
-        .as_ref()
-        .and_then(|s| s.volume_name.clone())
-        .context("no PV")?;
-    let deployment = env.ns.api::<Deployment>().get("web").await?;
-    let mounts = deployment
-        .spec
-        .and_then(|s| s.template.spec)
-        .map(|s| s.containers[0].volume_mounts.clone().unwrap_or_default())
-        .unwrap_or_default();
-    ensure!(
-        mounts
-            .iter()
-            .any(|m| m.mount_path == "/data" && m.read_only == Some(true)),
-        "/data mounted read-only: {mounts:?}"
-    );
-
-    env.delete_exposure("web").await?;
-    wait_for_deletion(&env.ns.api::<Deployment>(), "web", TIMEOUT).await?;
-    let released = wait_for(&env.pvcs, "web-data", "PVC released", TIMEOUT, |p| {
-        label(p, labels::RETAINED_FROM) == Some("web") && label(p, labels::NAME).is_none()
-    })
-    .await?;
-    ensure!(released.uid().as_deref() == Some(uid.as_str()));
-    ensure!(released.owner_references().is_empty());
-    ensure!(released.metadata.deletion_timestamp.is_none());
-    let kept = env.event("web", "StorageClassKept").await?;
-    ensure!(kept.message.unwrap_or_default().contains(&class));
-    ensure!(
-        env.classes.get_opt(&class).await?.is_some(),
-        "class deleted while its PV {pv} exists"
-    );
-    ensure!(env.pvs.get_opt(&pv).await?.is_some());
-
-    env.apply(&doc).await?;
-    env.ready("web").await?;
-    let adopted = env.pvcs.get("web-data").await?;
-    ensure!(
-        adopted.uid().as_deref() == Some(uid.as_str()),
-        "a new PVC instead of the retained one"
-    );
-    ensure!(label(&adopted, labels::NAME) == Some("web"));
-    ensure!(label(&adopted, labels::RETAINED_FROM).is_none());
-    ensure!(adopted.spec.and_then(|s| s.volume_name).as_deref() == Some(pv.as_str()));
-    ensure!(heketi.volumes().len() == 1, "one volume, provisioned once");
-
-    env.delete_exposure("web").await?;
-    env.delete_volumes(&["web-data"]).await?;
-    env.finish().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reclaim_delete_volume_and_class_go_with_the_exposure() -> Result<()> {
-    let env = Env::start("st-delete", &[]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    let class = unique_class("gluster-del");
-    env.guard_class(&class);
-    let created = env
-        .apply(&gluster_exposure(
-            "web",
-            &class,
-            heketi.url(),
-            "      reclaim: Delete",
-            "",
-        ))
-        .await?;
-    env.ready("web").await?;
-    let pvc = env.bound("web-data").await?;
-    let owner = pvc.owner_references().to_vec();
-    ensure!(
-        owner.len() == 1
-            && owner[0].controller == Some(true)
-            && Some(&owner[0].uid) == created.uid().as_ref(),
-        "reclaim Delete: controlled by the Exposure, got {owner:?}"
-    );
-    let pv = pvc.spec.and_then(|s| s.volume_name).context("no PV")?;
-    let volume = heketi
-        .volumes()
-        .first()
-        .map(|v| v.id.clone())
-        .context("no heketi volume")?;
-
-    env.exposures
-        .delete("web", &DeleteParams::background())
-        .await?;
-    wait_for_deletion(&env.pvcs, "web-data", TIMEOUT).await?;
-    wait_for_deletion(&env.pvs, &pv, TIMEOUT).await?;
-    let path = format!("/volumes/{volume}");
-    ensure!(
-        heketi
-            .requests()
-            .iter()
-            .any(|r| r.method == "DELETE" && r.path == path),
-        "the stand-in saw no DELETE {path}"
-    );
-    wait_for_deletion(&env.classes, &class, TIMEOUT)
-        .await
-        .map_err(|e| e.context(env.op.logs()))?;
-    wait_for_deletion(&env.exposures, "web", TIMEOUT).await?;
-    env.finish().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn provisioning_failure_is_reported_in_storage_bound() -> Result<()> {
-    let env = Env::start("st-fail", &[]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    heketi.set_fail(Some("no space left on simulated gluster cluster"));
-    let class = unique_class("gluster-fail");
-    env.guard_class(&class);
-    env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
-        .await?;
-    // kube-controller-manager 1.20 reports a generic text (the heketi answer goes to its log):
-    // the condition carries whatever the provisioner said.
-    let events: Api<Event> = env.ns.api();
-    let fields = "involvedObject.kind=PersistentVolumeClaim,involvedObject.name=web-data,reason=ProvisioningFailed";
-    let failure = eventually("ProvisioningFailed on PVC web-data", TIMEOUT, || {
-        let events = events.clone();
-        async move {
-            let list = events.list(&ListParams::default().fields(fields)).await?;
-            Ok(list.items.into_iter().find_map(|e| e.message))
-        }
-    })
-    .await?;
-    ensure!(failure.contains("failed to create volume"), "{failure}");
-    ensure!(heketi
-        .requests()
-        .iter()
-        .any(|r| r.method == "POST" && r.path == "/volumes"));
-    let failed = wait_for(
-        &env.exposures,
-        "web",
-        "StorageBound False with the provisioner's message",
-        TIMEOUT,
-        |e| {
-            condition(e, condition::STORAGE_BOUND)
-                .is_some_and(|c| c.status == "False" && c.message.contains(failure.trim()))
-        },
-    )
-    .await?;
-    let c = condition(&failed, condition::STORAGE_BOUND).context("no StorageBound")?;
-    ensure!(c.reason == "ProvisioningFailed", "{c:?}");
-    ensure!(c.message.starts_with("PVC web-data Pending: "), "{c:?}");
-    ensure!(!is_true(&failed, condition::READY));
-
-    heketi.set_fail(None);
-    env.ready("web").await?;
-    env.delete_exposure("web").await?;
-    env.delete_volumes(&["web-data"]).await?;
-    env.finish().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changed_gluster_class_without_volumes_is_recreated() -> Result<()> {
-    let env = Env::start("st-recreate", &[]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    // Provisioning fails: the PVC stays Pending and no PV uses the class.
-    heketi.set_fail(Some("heketi is down"));
-    let class = unique_class("gluster-recreate");
-    env.guard_class(&class);
-    env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
-        .await?;
-    let first = wait_for(&env.classes, &class, "StorageClass", TIMEOUT, |_| true).await?;
-    env.ready_pending("web").await?;
-
-    env.apply(&gluster_exposure(
-        "web",
-        &class,
-        heketi.url(),
-        "",
-        "        volumetype: none",
-    ))
-    .await?;
-    let second = wait_for(
-        &env.classes,
-        &class,
-        "recreated StorageClass",
-        TIMEOUT,
-        |sc| sc.uid() != first.uid(),
-    )
-    .await
-    .map_err(|e| e.context(env.op.logs()))?;
-    let params = second.parameters.unwrap_or_default();
-    ensure!(
-        params.get("volumetype").map(String::as_str) == Some("none"),
-        "{params:?}"
-    );
-    let e = env.exposures.get("web").await?;
-    ensure!(!is_stalled_with(&e, "StorageClassImmutable"));
-
-    env.delete_exposure("web").await?;
-    env.delete_volumes(&["web-data"]).await?;
-    env.finish().await
-}
-
 impl Env {
     /// The Exposure of a failing volume has seen its PVC Pending (StorageBound False).
     async fn ready_pending(&self, name: &str) -> Result<Exposure> {
@@ -506,42 +278,6 @@ impl Env {
         })
         .await
     }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn changed_gluster_class_with_a_volume_is_stalled() -> Result<()> {
-    let env = Env::start("st-immutable", &[]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    let class = unique_class("gluster-immutable");
-    env.guard_class(&class);
-    env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
-        .await?;
-    env.ready("web").await?;
-    let pv = env
-        .bound("web-data")
-        .await?
-        .spec
-        .and_then(|s| s.volume_name)
-        .context("no PV")?;
-    let before = env.classes.get(&class).await?;
-
-    env.apply(&gluster_exposure(
-        "web",
-        &class,
-        heketi.url(),
-        "",
-        "        volumetype: none",
-    ))
-    .await?;
-    let message = env.stalled("web", "StorageClassImmutable").await?;
-    ensure!(message.contains("parameters.volumetype"), "{message}");
-    ensure!(message.contains(&format!("PV {pv}")), "{message}");
-    let after = env.classes.get(&class).await?;
-    ensure!(after.uid() == before.uid() && after.parameters == before.parameters);
-
-    env.delete_exposure("web").await?;
-    env.delete_volumes(&["web-data"]).await?;
-    env.finish().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -597,32 +333,8 @@ async fn shrinking_a_volume_is_stalled() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn class_name_of_a_foreign_storage_class_is_a_conflict() -> Result<()> {
-    let env = Env::start("st-conflict", &[]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    let class = unique_class("foreign");
-    env.simulated_class(&class).await?;
-    let before = env.classes.get(&class).await?;
-    env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
-        .await?;
-    let message = env.stalled("web", "ResourceConflict").await?;
-    ensure!(
-        message.contains(&format!("StorageClass {class} already exists")),
-        "{message}"
-    );
-    let after = env.classes.get(&class).await?;
-    ensure!(
-        after.resource_version() == before.resource_version(),
-        "the foreign class was changed"
-    );
-    ensure!(env.pvcs.get_opt("web-data").await?.is_none());
-    ensure!(heketi.requests().is_empty());
-    env.finish().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glusterfs_on_a_newer_cluster_is_unsupported() -> Result<()> {
-    let env = Env::start("st-newer", &["--assume-kubernetes-version", "1.27"]).await?;
+    let env = Env::start("st-newer", &[]).await?;
     let heketi = HeketiStandIn::start().await?;
     let class = unique_class("gluster-127");
     env.guard_class(&class);
@@ -630,20 +342,6 @@ async fn glusterfs_on_a_newer_cluster_is_unsupported() -> Result<()> {
         .await?;
     let message = env.stalled("web", "UnsupportedByCluster").await?;
     ensure!(message.contains("CSI"), "{message}");
-    env.nothing_created("web", &class).await?;
-    env.finish().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn glusterfs_with_storage_classes_disabled_is_refused() -> Result<()> {
-    let env = Env::start("st-disabled", &["--storage-classes-enabled=false"]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    let class = unique_class("gluster-disabled");
-    env.guard_class(&class);
-    env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
-        .await?;
-    let message = env.stalled("web", "StorageClassesDisabled").await?;
-    ensure!(message.contains("storageClassName"), "{message}");
     env.nothing_created("web", &class).await?;
     env.finish().await
 }
@@ -657,34 +355,6 @@ async fn refused(env: &Env, url: &str, gluster: &str, expected: &str) -> Result<
     let message = env.stalled("web", "StorageClassNotAllowed").await?;
     ensure!(message.contains(expected), "{message}");
     env.nothing_created("web", &class).await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unspecified_resturl_is_not_allowed() -> Result<()> {
-    let env = Env::without_defaults("st-unspecified").await?;
-    refused(&env, "http://0.0.0.0:9", "", "unspecified address 0.0.0.0").await?;
-    env.finish().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn loopback_resturl_without_allowlist_is_not_allowed() -> Result<()> {
-    let env = Env::without_defaults("st-loopback").await?;
-    let heketi = HeketiStandIn::start().await?;
-    refused(&env, heketi.url(), "", "points at loopback (127.0.0.1)").await?;
-    ensure!(heketi.requests().is_empty(), "the stand-in was called");
-    env.finish().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn foreign_secret_namespace_is_not_allowed() -> Result<()> {
-    // The test allowlist covers the stand-in: only the Secret's namespace is refused.
-    let env = Env::start("st-secretns", &[]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    let gluster = "        secretName: heketi\n        secretNamespace: kube-system";
-    let expected = "secretNamespace: kube-system is not this Exposure's namespace";
-    refused(&env, heketi.url(), gluster, expected).await?;
-    ensure!(heketi.requests().is_empty(), "the stand-in was called");
-    env.finish().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -771,53 +441,6 @@ async fn rwo_volume_with_two_replicas_warns() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gluster_volume_removed_from_the_spec_goes_with_its_class() -> Result<()> {
-    let env = Env::start("st-remove", &[]).await?;
-    let heketi = HeketiStandIn::start().await?;
-    let class = unique_class("gluster-remove");
-    env.guard_class(&class);
-    let volume = "      reclaim: Delete";
-    env.apply(&gluster_exposure("web", &class, heketi.url(), volume, ""))
-        .await?;
-    env.ready("web").await?;
-    let pv = env
-        .bound("web-data")
-        .await?
-        .spec
-        .and_then(|s| s.volume_name)
-        .context("no PV")?;
-
-    let without =
-        "metadata: {name: web}\nspec:\n  image: busybox:1.36\n  ports: [{containerPort: 8080}]\n";
-    env.apply(without).await?;
-    wait_for_deletion(&env.pvcs, "web-data", TIMEOUT).await?;
-    let kept = env.event("web", "StorageClassKept").await?;
-    ensure!(kept
-        .message
-        .unwrap_or_default()
-        .contains(&format!("PV {pv}")));
-    wait_for_deletion(&env.pvs, &pv, TIMEOUT).await?;
-    ensure!(heketi.requests().iter().any(|r| r.method == "DELETE"));
-    wait_for_deletion(&env.classes, &class, TIMEOUT)
-        .await
-        .map_err(|e| e.context(env.op.logs()))?;
-    wait_for(
-        &env.exposures,
-        "web",
-        "cleanup finalizer removed",
-        TIMEOUT,
-        |e| {
-            !e.finalizers()
-                .iter()
-                .any(|f| f == labels::CLEANUP_FINALIZER)
-        },
-    )
-    .await?;
-    env.ready("web").await?;
-    env.finish().await
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pvc_of_an_exposure_deleted_without_finalizer_is_released_and_readopted() -> Result<()> {
     let env = Env::start("st-sweep", &[]).await?;
     let class = unique_class("sim-sweep");
@@ -850,4 +473,387 @@ async fn pvc_of_an_exposure_deleted_without_finalizer_is_released_and_readopted(
     );
     ensure!(label(&adopted, labels::RETAINED_FROM).is_none());
     env.finish().await
+}
+
+/// Tests that need the in-tree GlusterFS provisioner (Kubernetes < 1.26): scripts/test-all.sh
+/// runs them on the 1.20 lane (`in_tree_glusterfs::`) and the rest on the current one.
+mod in_tree_glusterfs {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gluster_volume_is_released_on_delete_and_readopted() -> Result<()> {
+        let env = Env::start("st-gluster", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        let class = unique_class("gluster");
+        env.guard_class(&class);
+        let doc = gluster_exposure("web", &class, heketi.url(), "      readOnly: true", "");
+        env.apply(&doc).await?;
+
+        let ready = env.ready("web").await?;
+        ensure!(is_true(&ready, condition::STORAGE_BOUND));
+        ensure!(ready
+            .finalizers()
+            .iter()
+            .any(|f| f == labels::CLEANUP_FINALIZER));
+        let sc = env.classes.get(&class).await?;
+        ensure!(sc.provisioner == "kubernetes.io/glusterfs");
+        let params = sc.parameters.clone().unwrap_or_default();
+        ensure!(params.get("resturl").map(String::as_str) == Some(heketi.url()));
+        ensure!(params.get("restauthenabled").map(String::as_str) == Some("false"));
+        ensure!(sc.reclaim_policy.as_deref() == Some("Delete"));
+        ensure!(label(&sc, labels::NAME) == Some("web"));
+        ensure!(label(&sc, labels::NAMESPACE) == Some(env.ns.name()));
+        ensure!(heketi
+            .requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path == "/volumes"));
+        let pvc = env.bound("web-data").await?;
+        ensure!(
+            pvc.owner_references().is_empty(),
+            "reclaim Retain: no owner"
+        );
+        let uid = pvc.uid().context("PVC without uid")?;
+        let pv = pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_name.clone())
+            .context("no PV")?;
+        let deployment = env.ns.api::<Deployment>().get("web").await?;
+        let mounts = deployment
+            .spec
+            .and_then(|s| s.template.spec)
+            .map(|s| s.containers[0].volume_mounts.clone().unwrap_or_default())
+            .unwrap_or_default();
+        ensure!(
+            mounts
+                .iter()
+                .any(|m| m.mount_path == "/data" && m.read_only == Some(true)),
+            "/data mounted read-only: {mounts:?}"
+        );
+
+        env.delete_exposure("web").await?;
+        wait_for_deletion(&env.ns.api::<Deployment>(), "web", TIMEOUT).await?;
+        let released = wait_for(&env.pvcs, "web-data", "PVC released", TIMEOUT, |p| {
+            label(p, labels::RETAINED_FROM) == Some("web") && label(p, labels::NAME).is_none()
+        })
+        .await?;
+        ensure!(released.uid().as_deref() == Some(uid.as_str()));
+        ensure!(released.owner_references().is_empty());
+        ensure!(released.metadata.deletion_timestamp.is_none());
+        let kept = env.event("web", "StorageClassKept").await?;
+        ensure!(kept.message.unwrap_or_default().contains(&class));
+        ensure!(
+            env.classes.get_opt(&class).await?.is_some(),
+            "class deleted while its PV {pv} exists"
+        );
+        ensure!(env.pvs.get_opt(&pv).await?.is_some());
+
+        env.apply(&doc).await?;
+        env.ready("web").await?;
+        let adopted = env.pvcs.get("web-data").await?;
+        ensure!(
+            adopted.uid().as_deref() == Some(uid.as_str()),
+            "a new PVC instead of the retained one"
+        );
+        ensure!(label(&adopted, labels::NAME) == Some("web"));
+        ensure!(label(&adopted, labels::RETAINED_FROM).is_none());
+        ensure!(adopted.spec.and_then(|s| s.volume_name).as_deref() == Some(pv.as_str()));
+        ensure!(heketi.volumes().len() == 1, "one volume, provisioned once");
+
+        env.delete_exposure("web").await?;
+        env.delete_volumes(&["web-data"]).await?;
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reclaim_delete_volume_and_class_go_with_the_exposure() -> Result<()> {
+        let env = Env::start("st-delete", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        let class = unique_class("gluster-del");
+        env.guard_class(&class);
+        let created = env
+            .apply(&gluster_exposure(
+                "web",
+                &class,
+                heketi.url(),
+                "      reclaim: Delete",
+                "",
+            ))
+            .await?;
+        env.ready("web").await?;
+        let pvc = env.bound("web-data").await?;
+        let owner = pvc.owner_references().to_vec();
+        ensure!(
+            owner.len() == 1
+                && owner[0].controller == Some(true)
+                && Some(&owner[0].uid) == created.uid().as_ref(),
+            "reclaim Delete: controlled by the Exposure, got {owner:?}"
+        );
+        let pv = pvc.spec.and_then(|s| s.volume_name).context("no PV")?;
+        let volume = heketi
+            .volumes()
+            .first()
+            .map(|v| v.id.clone())
+            .context("no heketi volume")?;
+
+        env.exposures
+            .delete("web", &DeleteParams::background())
+            .await?;
+        wait_for_deletion(&env.pvcs, "web-data", TIMEOUT).await?;
+        wait_for_deletion(&env.pvs, &pv, TIMEOUT).await?;
+        let path = format!("/volumes/{volume}");
+        ensure!(
+            heketi
+                .requests()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path == path),
+            "the stand-in saw no DELETE {path}"
+        );
+        wait_for_deletion(&env.classes, &class, TIMEOUT)
+            .await
+            .map_err(|e| e.context(env.op.logs()))?;
+        wait_for_deletion(&env.exposures, "web", TIMEOUT).await?;
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn provisioning_failure_is_reported_in_storage_bound() -> Result<()> {
+        let env = Env::start("st-fail", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        heketi.set_fail(Some("no space left on simulated gluster cluster"));
+        let class = unique_class("gluster-fail");
+        env.guard_class(&class);
+        env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
+            .await?;
+        // kube-controller-manager 1.20 reports a generic text (the heketi answer goes to its log):
+        // the condition carries whatever the provisioner said.
+        let events: Api<Event> = env.ns.api();
+        let fields = "involvedObject.kind=PersistentVolumeClaim,involvedObject.name=web-data,reason=ProvisioningFailed";
+        let failure = eventually("ProvisioningFailed on PVC web-data", TIMEOUT, || {
+            let events = events.clone();
+            async move {
+                let list = events.list(&ListParams::default().fields(fields)).await?;
+                Ok(list.items.into_iter().find_map(|e| e.message))
+            }
+        })
+        .await?;
+        ensure!(failure.contains("failed to create volume"), "{failure}");
+        ensure!(heketi
+            .requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path == "/volumes"));
+        let failed = wait_for(
+            &env.exposures,
+            "web",
+            "StorageBound False with the provisioner's message",
+            TIMEOUT,
+            |e| {
+                condition(e, condition::STORAGE_BOUND)
+                    .is_some_and(|c| c.status == "False" && c.message.contains(failure.trim()))
+            },
+        )
+        .await?;
+        let c = condition(&failed, condition::STORAGE_BOUND).context("no StorageBound")?;
+        ensure!(c.reason == "ProvisioningFailed", "{c:?}");
+        ensure!(c.message.starts_with("PVC web-data Pending: "), "{c:?}");
+        ensure!(!is_true(&failed, condition::READY));
+
+        heketi.set_fail(None);
+        env.ready("web").await?;
+        env.delete_exposure("web").await?;
+        env.delete_volumes(&["web-data"]).await?;
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changed_gluster_class_without_volumes_is_recreated() -> Result<()> {
+        let env = Env::start("st-recreate", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        // Provisioning fails: the PVC stays Pending and no PV uses the class.
+        heketi.set_fail(Some("heketi is down"));
+        let class = unique_class("gluster-recreate");
+        env.guard_class(&class);
+        env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
+            .await?;
+        let first = wait_for(&env.classes, &class, "StorageClass", TIMEOUT, |_| true).await?;
+        env.ready_pending("web").await?;
+
+        env.apply(&gluster_exposure(
+            "web",
+            &class,
+            heketi.url(),
+            "",
+            "        volumetype: none",
+        ))
+        .await?;
+        let second = wait_for(
+            &env.classes,
+            &class,
+            "recreated StorageClass",
+            TIMEOUT,
+            |sc| sc.uid() != first.uid(),
+        )
+        .await
+        .map_err(|e| e.context(env.op.logs()))?;
+        let params = second.parameters.unwrap_or_default();
+        ensure!(
+            params.get("volumetype").map(String::as_str) == Some("none"),
+            "{params:?}"
+        );
+        let e = env.exposures.get("web").await?;
+        ensure!(!is_stalled_with(&e, "StorageClassImmutable"));
+
+        env.delete_exposure("web").await?;
+        env.delete_volumes(&["web-data"]).await?;
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changed_gluster_class_with_a_volume_is_stalled() -> Result<()> {
+        let env = Env::start("st-immutable", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        let class = unique_class("gluster-immutable");
+        env.guard_class(&class);
+        env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
+            .await?;
+        env.ready("web").await?;
+        let pv = env
+            .bound("web-data")
+            .await?
+            .spec
+            .and_then(|s| s.volume_name)
+            .context("no PV")?;
+        let before = env.classes.get(&class).await?;
+
+        env.apply(&gluster_exposure(
+            "web",
+            &class,
+            heketi.url(),
+            "",
+            "        volumetype: none",
+        ))
+        .await?;
+        let message = env.stalled("web", "StorageClassImmutable").await?;
+        ensure!(message.contains("parameters.volumetype"), "{message}");
+        ensure!(message.contains(&format!("PV {pv}")), "{message}");
+        let after = env.classes.get(&class).await?;
+        ensure!(after.uid() == before.uid() && after.parameters == before.parameters);
+
+        env.delete_exposure("web").await?;
+        env.delete_volumes(&["web-data"]).await?;
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn class_name_of_a_foreign_storage_class_is_a_conflict() -> Result<()> {
+        let env = Env::start("st-conflict", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        let class = unique_class("foreign");
+        env.simulated_class(&class).await?;
+        let before = env.classes.get(&class).await?;
+        env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
+            .await?;
+        let message = env.stalled("web", "ResourceConflict").await?;
+        ensure!(
+            message.contains(&format!("StorageClass {class} already exists")),
+            "{message}"
+        );
+        let after = env.classes.get(&class).await?;
+        ensure!(
+            after.resource_version() == before.resource_version(),
+            "the foreign class was changed"
+        );
+        ensure!(env.pvcs.get_opt("web-data").await?.is_none());
+        ensure!(heketi.requests().is_empty());
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn glusterfs_with_storage_classes_disabled_is_refused() -> Result<()> {
+        let env = Env::start("st-disabled", &["--storage-classes-enabled=false"]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        let class = unique_class("gluster-disabled");
+        env.guard_class(&class);
+        env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
+            .await?;
+        let message = env.stalled("web", "StorageClassesDisabled").await?;
+        ensure!(message.contains("storageClassName"), "{message}");
+        env.nothing_created("web", &class).await?;
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn unspecified_resturl_is_not_allowed() -> Result<()> {
+        let env = Env::without_defaults("st-unspecified").await?;
+        refused(&env, "http://0.0.0.0:9", "", "unspecified address 0.0.0.0").await?;
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn loopback_resturl_without_allowlist_is_not_allowed() -> Result<()> {
+        let env = Env::without_defaults("st-loopback").await?;
+        let heketi = HeketiStandIn::start().await?;
+        refused(&env, heketi.url(), "", "points at loopback (127.0.0.1)").await?;
+        ensure!(heketi.requests().is_empty(), "the stand-in was called");
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn foreign_secret_namespace_is_not_allowed() -> Result<()> {
+        // The test allowlist covers the stand-in: only the Secret's namespace is refused.
+        let env = Env::start("st-secretns", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        let gluster = "        secretName: heketi\n        secretNamespace: kube-system";
+        let expected = "secretNamespace: kube-system is not this Exposure's namespace";
+        refused(&env, heketi.url(), gluster, expected).await?;
+        ensure!(heketi.requests().is_empty(), "the stand-in was called");
+        env.finish().await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn gluster_volume_removed_from_the_spec_goes_with_its_class() -> Result<()> {
+        let env = Env::start("st-remove", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        let class = unique_class("gluster-remove");
+        env.guard_class(&class);
+        let volume = "      reclaim: Delete";
+        env.apply(&gluster_exposure("web", &class, heketi.url(), volume, ""))
+            .await?;
+        env.ready("web").await?;
+        let pv = env
+            .bound("web-data")
+            .await?
+            .spec
+            .and_then(|s| s.volume_name)
+            .context("no PV")?;
+
+        let without =
+            "metadata: {name: web}\nspec:\n  image: busybox:1.36\n  ports: [{containerPort: 8080}]\n";
+        env.apply(without).await?;
+        wait_for_deletion(&env.pvcs, "web-data", TIMEOUT).await?;
+        let kept = env.event("web", "StorageClassKept").await?;
+        ensure!(kept
+            .message
+            .unwrap_or_default()
+            .contains(&format!("PV {pv}")));
+        wait_for_deletion(&env.pvs, &pv, TIMEOUT).await?;
+        ensure!(heketi.requests().iter().any(|r| r.method == "DELETE"));
+        wait_for_deletion(&env.classes, &class, TIMEOUT)
+            .await
+            .map_err(|e| e.context(env.op.logs()))?;
+        wait_for(
+            &env.exposures,
+            "web",
+            "cleanup finalizer removed",
+            TIMEOUT,
+            |e| {
+                !e.finalizers()
+                    .iter()
+                    .any(|f| f == labels::CLEANUP_FINALIZER)
+            },
+        )
+        .await?;
+        env.ready("web").await?;
+        env.finish().await
+    }
 }

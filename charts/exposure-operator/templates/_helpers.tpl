@@ -86,6 +86,11 @@ else per watched namespace (Role). Every verb is what operator/src/controller/*.
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# The addresses of a selector-less Service (spec.endpoints) on clusters >= 1.21 (v1 Endpoints
+# above only before 1.21, and to delete one left from before an upgrade).
+- apiGroups: ["discovery.k8s.io"]
+  resources: ["endpointslices"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # Pods of each Exposure (label-selected cache) for status messages: image pull errors,
 # crash loops, unready containers. Read-only.
 - apiGroups: [""]

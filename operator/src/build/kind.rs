@@ -10,18 +10,20 @@ pub enum ChildKind {
     Deployment,
     Service,
     Endpoints,
+    EndpointSlice,
     Ingress,
 }
 
 impl ChildKind {
     /// Apply order: storage first (pods need their claims), the Ingress last (its backend exists).
-    pub const ALL: [ChildKind; 7] = [
+    pub const ALL: [ChildKind; 8] = [
         Self::StorageClass,
         Self::PersistentVolumeClaim,
         Self::ResourceQuota,
         Self::Deployment,
         Self::Service,
         Self::Endpoints,
+        Self::EndpointSlice,
         Self::Ingress,
     ];
 
@@ -33,6 +35,7 @@ impl ChildKind {
             Self::Deployment => "Deployment",
             Self::Service => "Service",
             Self::Endpoints => "Endpoints",
+            Self::EndpointSlice => "EndpointSlice",
             Self::Ingress => "Ingress",
         }
     }
@@ -49,6 +52,7 @@ impl ChildKind {
             Self::Deployment => ("apps", "v1", "deployments"),
             Self::Service => ("", "v1", "services"),
             Self::Endpoints => ("", "v1", "endpoints"),
+            Self::EndpointSlice => ("discovery.k8s.io", "v1", "endpointslices"),
             Self::Ingress => ("networking.k8s.io", "v1", "ingresses"),
         };
         ApiResource::from_gvk_with_plural(

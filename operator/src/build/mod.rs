@@ -15,6 +15,7 @@ mod storage;
 use exposure_crd::ResourceRef;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, ResourceQuota, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -38,14 +39,17 @@ pub struct Children {
     pub deployment: Option<Deployment>,
     pub service: Option<Service>,
     pub headless_service: Option<Service>,
+    /// Clusters before 1.21 only (no EndpointSlice API).
     pub endpoints: Option<Endpoints>,
+    /// One per address family of `spec.endpoints`, on clusters >= 1.21.
+    pub endpoint_slices: Vec<EndpointSlice>,
     pub ingress: Option<Ingress>,
 }
 
 impl Children {
     /// Every child, borrowed, in apply order: StorageClass, PersistentVolumeClaim,
-    /// ResourceQuota, Deployment, Service, Service (headless), Endpoints, Ingress. The one walk
-    /// over all children; destructured without `..`.
+    /// ResourceQuota, Deployment, Service, Service (headless), Endpoints, EndpointSlices,
+    /// Ingress. The one walk over all children; destructured without `..`.
     pub fn in_apply_order(&self) -> Vec<ChildRef<'_>> {
         let Children {
             storage_classes,
@@ -55,6 +59,7 @@ impl Children {
             service,
             headless_service,
             endpoints,
+            endpoint_slices,
             ingress,
         } = self;
         let mut all = Vec::new();
@@ -65,6 +70,7 @@ impl Children {
         all.extend(service.iter().map(ChildRef::Service));
         all.extend(headless_service.iter().map(ChildRef::Service));
         all.extend(endpoints.iter().map(ChildRef::Endpoints));
+        all.extend(endpoint_slices.iter().map(ChildRef::EndpointSlice));
         all.extend(ingress.iter().map(ChildRef::Ingress));
         all
     }
@@ -90,6 +96,7 @@ pub enum ChildRef<'a> {
     Deployment(&'a Deployment),
     Service(&'a Service),
     Endpoints(&'a Endpoints),
+    EndpointSlice(&'a EndpointSlice),
     Ingress(&'a Ingress),
 }
 
@@ -102,6 +109,7 @@ impl ChildRef<'_> {
             Self::Deployment(_) => ChildKind::Deployment,
             Self::Service(_) => ChildKind::Service,
             Self::Endpoints(_) => ChildKind::Endpoints,
+            Self::EndpointSlice(_) => ChildKind::EndpointSlice,
             Self::Ingress(_) => ChildKind::Ingress,
         }
     }
@@ -114,6 +122,7 @@ impl ChildRef<'_> {
             Self::Deployment(o) => &o.metadata,
             Self::Service(o) => &o.metadata,
             Self::Endpoints(o) => &o.metadata,
+            Self::EndpointSlice(o) => &o.metadata,
             Self::Ingress(o) => &o.metadata,
         }
     }
@@ -131,6 +140,7 @@ impl ChildRef<'_> {
             Self::Deployment(o) => serde_json::to_value(o),
             Self::Service(o) => serde_json::to_value(o),
             Self::Endpoints(o) => serde_json::to_value(o),
+            Self::EndpointSlice(o) => serde_json::to_value(o),
             Self::Ingress(o) => serde_json::to_value(o),
         }
     }
@@ -147,7 +157,8 @@ pub fn build(valid: &Valid<'_>, cluster: &ClusterInfo) -> Children {
         deployment: deployment::build_deployment(valid, cluster),
         service: service::build_service(valid, cluster),
         headless_service: service::build_headless_service(valid),
-        endpoints: service::build_endpoints(valid),
+        endpoints: service::build_endpoints(valid, cluster),
+        endpoint_slices: service::build_endpoint_slices(valid, cluster),
         ingress: ingress::build_ingress(valid),
     }
 }
@@ -275,6 +286,7 @@ mod tests {
             service,
             headless_service,
             endpoints,
+            endpoint_slices,
             ingress,
         } = build(&valid(&exposure), &old());
         let type_meta =
@@ -305,6 +317,7 @@ mod tests {
             ("v1".into(), "Service".into())
         );
         assert_eq!(endpoints, None);
+        assert!(endpoint_slices.is_empty());
         assert_eq!(
             json(serde_json::to_value(ingress.unwrap())),
             ("networking.k8s.io/v1".into(), "Ingress".into())
@@ -399,7 +412,7 @@ mod tests {
         fn every_child_is_labelled_and_pods_are_selected_by_name_only(exposure in any_exposure()) {
             let valid = valid(&exposure);
             let children = build(&valid, &old());
-            let Children { storage_classes, pvcs, resource_quota, deployment, service, headless_service, endpoints, ingress } =
+            let Children { storage_classes, pvcs, resource_quota, deployment, service, headless_service, endpoints, endpoint_slices, ingress } =
                 &children;
             let mut metas: Vec<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta> = Vec::new();
             metas.extend(pvcs.iter().map(|child| &child.metadata));
@@ -408,6 +421,7 @@ mod tests {
             metas.extend(service.iter().map(|child| &child.metadata));
             metas.extend(headless_service.iter().map(|child| &child.metadata));
             metas.extend(endpoints.iter().map(|child| &child.metadata));
+            metas.extend(endpoint_slices.iter().map(|child| &child.metadata));
             metas.extend(ingress.iter().map(|child| &child.metadata));
             for meta in metas {
                 let labels = meta.labels.clone().unwrap_or_default();

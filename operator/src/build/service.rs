@@ -1,10 +1,16 @@
 //! The Service `<name>`, the headless Service `<name>-headless` and, for an external backend,
-//! the Endpoints `<name>`.
+//! its addresses: EndpointSlices `<name>-ipv4`/`<name>-ipv6` (Kubernetes >= 1.21), or the
+//! Endpoints `<name>` on older clusters.
 
-use exposure_crd::{ExposureSpec, PortSpec, SessionAffinity, VisibilityType};
+use std::net::IpAddr;
+
+use exposure_crd::{labels, ExposureSpec, PortSpec, SessionAffinity, VisibilityType};
 use k8s_openapi::api::core::v1::{
     ClientIPConfig, EndpointAddress, EndpointPort, EndpointSubset, Endpoints, Service, ServicePort,
     ServiceSpec, SessionAffinityConfig,
+};
+use k8s_openapi::api::discovery::v1::{
+    Endpoint, EndpointConditions, EndpointPort as SlicePort, EndpointSlice,
 };
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -82,14 +88,19 @@ pub(crate) fn build_headless_service(valid: &Valid<'_>) -> Option<Service> {
     })
 }
 
-/// The Endpoints of a selector-less Service: every address serves every port, on the
-/// backend's own port (containerPort), as in the textbook's `custom-service`.
-pub(crate) fn build_endpoints(valid: &Valid<'_>) -> Option<Endpoints> {
+/// Whether the spec names an external backend the Service routes to.
+fn has_external_backend(spec: &ExposureSpec) -> bool {
+    !spec.endpoints.is_empty()
+        && !spec.ports.is_empty()
+        && spec.visibility.type_ != VisibilityType::ExternalName
+}
+
+/// The Endpoints of a selector-less Service, on clusters without EndpointSlices: every address
+/// serves every port, on the backend's own port (containerPort), as in the textbook's
+/// `custom-service`.
+pub(crate) fn build_endpoints(valid: &Valid<'_>, cluster: &ClusterInfo) -> Option<Endpoints> {
     let spec = &valid.exposure.spec;
-    if spec.endpoints.is_empty()
-        || spec.ports.is_empty()
-        || spec.visibility.type_ == VisibilityType::ExternalName
-    {
+    if !has_external_backend(spec) || cluster.supports(Feature::EndpointSlice) {
         return None;
     }
     let subset = EndpointSubset {
@@ -121,8 +132,66 @@ pub(crate) fn build_endpoints(valid: &Valid<'_>) -> Option<Endpoints> {
     })
 }
 
+/// The EndpointSlices of a selector-less Service (clusters >= 1.21): one per address family
+/// (`<name>-ipv4`, `<name>-ipv6`; a slice holds one), every address a ready endpoint serving
+/// every port on the backend's own port (containerPort), like the Endpoints they replace.
+pub(crate) fn build_endpoint_slices(
+    valid: &Valid<'_>,
+    cluster: &ClusterInfo,
+) -> Vec<EndpointSlice> {
+    let spec = &valid.exposure.spec;
+    if !has_external_backend(spec) || !cluster.supports(Feature::EndpointSlice) {
+        return Vec::new();
+    }
+    let ports: Vec<SlicePort> = spec
+        .ports
+        .iter()
+        .map(|port| SlicePort {
+            name: port.name.clone(),
+            port: Some(port.container_port),
+            protocol: Some(port.protocol.as_str().to_owned()),
+            app_protocol: None,
+        })
+        .collect();
+    let families = [("IPv4", "ipv4", true), ("IPv6", "ipv6", false)];
+    families
+        .into_iter()
+        .filter_map(|(address_type, suffix, v4)| {
+            let endpoints: Vec<Endpoint> = spec
+                .endpoints
+                .iter()
+                .filter(|e| e.ip.parse::<IpAddr>().is_ok_and(|ip| ip.is_ipv4() == v4))
+                .map(|e| Endpoint {
+                    addresses: vec![e.ip.clone()],
+                    conditions: Some(EndpointConditions {
+                        ready: Some(true),
+                        ..EndpointConditions::default()
+                    }),
+                    ..Endpoint::default()
+                })
+                .collect();
+            if endpoints.is_empty() {
+                return None;
+            }
+            let mut metadata = owned_meta(valid, format!("{}-{suffix}", valid.name));
+            let labels = metadata.labels.get_or_insert_with(Default::default);
+            labels.insert(labels::SERVICE_NAME.to_owned(), valid.name.to_owned());
+            labels.insert(
+                labels::ENDPOINT_SLICE_MANAGED_BY.to_owned(),
+                labels::ENDPOINT_SLICE_MANAGER.to_owned(),
+            );
+            Some(EndpointSlice {
+                metadata,
+                address_type: address_type.to_owned(),
+                endpoints,
+                ports: Some(ports.clone()),
+            })
+        })
+        .collect()
+}
+
 /// Whether the Service selects the Deployment's pods: not for an alias, nor for an external
-/// backend, whose Endpoints are written by the operator instead.
+/// backend, whose Endpoints(Slices) are written by the operator instead.
 fn selects_pods(spec: &ExposureSpec) -> bool {
     spec.visibility.type_ != VisibilityType::ExternalName && spec.endpoints.is_empty()
 }
@@ -302,7 +371,7 @@ mod tests {
         assert_eq!(service_spec.selector, None);
         assert_eq!(service_spec.ports, None);
         assert_eq!(build_headless_service(&valid(&exposure)), None);
-        assert_eq!(build_endpoints(&valid(&exposure)), None);
+        assert_eq!(build_endpoints(&valid(&exposure), &old()), None);
     }
 
     #[test]
@@ -438,7 +507,7 @@ mod tests {
             "a selector-less headless Service has no pods"
         );
 
-        let endpoints = build_endpoints(&valid(&exposure)).unwrap();
+        let endpoints = build_endpoints(&valid(&exposure), &old()).unwrap();
         assert_eq!(endpoints.metadata.name.as_deref(), Some("web"));
         assert_eq!(endpoints.metadata.namespace.as_deref(), Some("shop"));
         assert!(endpoints.metadata.owner_references.is_some());
@@ -467,19 +536,67 @@ mod tests {
     }
 
     #[test]
+    fn external_backend_on_1_21_gets_endpoint_slices_per_family_and_no_endpoints() {
+        let ports = vec![PortSpec {
+            name: Some("http".into()),
+            container_port: 9376,
+            port: Some(80),
+            ..Default::default()
+        }];
+        let mut spec = with_visibility(VisibilityType::Internal, ports);
+        spec.image = None;
+        spec.endpoints = ["192.0.2.10", "2001:db8::10", "192.0.2.11"]
+            .into_iter()
+            .map(|ip| EndpointSpec { ip: ip.into() })
+            .collect();
+        let exposure = new_exposure(Some("shop"), Some("uid"), spec);
+        let current = ClusterInfo::new(KubeVersion::new(1, 21));
+        assert_eq!(build_endpoints(&valid(&exposure), &current), None);
+        assert!(build_endpoint_slices(&valid(&exposure), &old()).is_empty());
+        let slices = build_endpoint_slices(&valid(&exposure), &current);
+        let expected: Vec<EndpointSlice> = serde_yaml::from_str(
+            r#"
+- metadata:
+    name: web-ipv4
+    namespace: shop
+    labels: &labels
+      exposure.dev/name: web
+      app.kubernetes.io/name: web
+      app.kubernetes.io/instance: web
+      app.kubernetes.io/managed-by: exposure-operator
+      kubernetes.io/service-name: web
+      endpointslice.kubernetes.io/managed-by: exposure-operator.exposure.dev
+    ownerReferences: &owners
+    - {apiVersion: exposure.dev/v1alpha1, kind: Exposure, name: web, uid: uid, controller: true, blockOwnerDeletion: true}
+  addressType: IPv4
+  endpoints:
+  - {addresses: [192.0.2.10], conditions: {ready: true}}
+  - {addresses: [192.0.2.11], conditions: {ready: true}}
+  ports: &ports [{name: http, port: 9376, protocol: TCP}]
+- metadata: {name: web-ipv6, namespace: shop, labels: *labels, ownerReferences: *owners}
+  addressType: IPv6
+  endpoints: [{addresses: ["2001:db8::10"], conditions: {ready: true}}]
+  ports: *ports
+"#,
+        )
+        .unwrap();
+        assert_eq!(slices, expected);
+    }
+
+    #[test]
     fn no_endpoints_without_addresses_or_ports() {
         let exposure = new_exposure(
             None,
             None,
             with_visibility(VisibilityType::Internal, vec![http(None)]),
         );
-        assert_eq!(build_endpoints(&valid(&exposure)), None);
+        assert_eq!(build_endpoints(&valid(&exposure), &old()), None);
         let mut no_ports = with_visibility(VisibilityType::Internal, vec![]);
         no_ports.endpoints = vec![EndpointSpec {
             ip: "192.0.2.10".into(),
         }];
         assert_eq!(
-            build_endpoints(&valid(&new_exposure(None, None, no_ports))),
+            build_endpoints(&valid(&new_exposure(None, None, no_ports)), &old()),
             None
         );
     }

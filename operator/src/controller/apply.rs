@@ -214,3 +214,46 @@ pub async fn prune(
     }
     Ok(deleted)
 }
+
+/// On clusters with EndpointSlices the operator neither builds nor watches v1 Endpoints (on
+/// 1.33+ every request to them draws a deprecation warning). An Endpoints it wrote before the
+/// cluster was upgraded is named in the Exposure's `status.resources`: it is deleted once,
+/// if it is still ours (our label, controlled by this Exposure), and the status written after
+/// this reconcile no longer names it, so nothing asks for v1 Endpoints again.
+pub async fn prune_legacy_endpoints(
+    ctx: &Context,
+    exposure: &exposure_crd::Exposure,
+    namespace: &str,
+    uid: &str,
+) -> Result<Vec<(ChildKind, String)>, Error> {
+    if !ctx.cluster.supports(crate::cluster::Feature::EndpointSlice) {
+        return Ok(Vec::new());
+    }
+    let listed = exposure
+        .status
+        .iter()
+        .flat_map(|s| &s.resources)
+        .filter(|r| r.kind == ChildKind::Endpoints.as_str());
+    let mut deleted = Vec::new();
+    for legacy in listed {
+        let api = dynamic_api(ctx, ChildKind::Endpoints, namespace);
+        let Some(live) = api.get_opt(&legacy.name).await? else {
+            continue;
+        };
+        let exposure_name = exposure.metadata.name.as_deref().unwrap_or_default();
+        if ownership::labelled_for(&live.metadata, exposure_name)
+            && ownership::controlled_by(&live.metadata, uid)
+        {
+            delete(
+                ctx,
+                ChildKind::Endpoints,
+                namespace,
+                &legacy.name,
+                live.metadata.uid.clone(),
+            )
+            .await?;
+            deleted.push((ChildKind::Endpoints, legacy.name.clone()));
+        }
+    }
+    Ok(deleted)
+}

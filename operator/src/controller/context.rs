@@ -9,6 +9,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
     Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service,
 };
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::runtime::events::Recorder;
@@ -28,7 +29,10 @@ pub struct Stores {
     pub exposures: Store<Exposure>,
     pub deployments: Store<Deployment>,
     pub services: Store<Service>,
+    /// Clusters before 1.21 only (empty, and not watched, elsewhere).
     pub endpoints: Store<Endpoints>,
+    /// Clusters from 1.21 only (empty, and not watched, before).
+    pub endpoint_slices: Store<EndpointSlice>,
     pub ingresses: Store<Ingress>,
     pub quotas: Store<ResourceQuota>,
     pub pvcs: Store<PersistentVolumeClaim>,
@@ -143,6 +147,7 @@ impl Context {
             ChildKind::Deployment => get(&self.stores.deployments, ns, name),
             ChildKind::Service => get(&self.stores.services, ns, name),
             ChildKind::Endpoints => get(&self.stores.endpoints, ns, name),
+            ChildKind::EndpointSlice => get(&self.stores.endpoint_slices, ns, name),
             ChildKind::Ingress => get(&self.stores.ingresses, ns, name),
         }
     }
@@ -175,6 +180,9 @@ impl Context {
             ChildKind::Deployment => select(&self.stores.deployments, |o| in_scope(&o.metadata)),
             ChildKind::Service => select(&self.stores.services, |o| in_scope(&o.metadata)),
             ChildKind::Endpoints => select(&self.stores.endpoints, |o| in_scope(&o.metadata)),
+            ChildKind::EndpointSlice => {
+                select(&self.stores.endpoint_slices, |o| in_scope(&o.metadata))
+            }
             ChildKind::Ingress => select(&self.stores.ingresses, |o| in_scope(&o.metadata)),
         }
     }

@@ -33,6 +33,8 @@ pub struct Metrics {
     pub reconcile_errors: Family<ErrorLabels, Counter>,
     pub reconcile_duration: Histogram,
     pub api_writes: Family<WriteLabels, Counter>,
+    /// `Warning` headers the API server sent back (deprecations and the like).
+    pub api_warnings: Counter,
     pub exposures: Family<ReadyLabels, Gauge>,
     pub leader: Gauge,
     /// Caches synced and CRD present: `/readyz` answers 200.
@@ -62,6 +64,12 @@ impl Default for Metrics {
             "Write requests sent to the API server, by kind and verb (apply, delete, status, event)",
             api_writes.clone(),
         );
+        let api_warnings = Counter::default();
+        registry.register(
+            "api_warnings",
+            "Warning headers in API server responses (each is also logged)",
+            api_warnings.clone(),
+        );
         let exposures = Family::<ReadyLabels, Gauge>::default();
         registry.register(
             "managed_exposures",
@@ -80,6 +88,7 @@ impl Default for Metrics {
             reconcile_errors,
             reconcile_duration,
             api_writes,
+            api_warnings,
             exposures,
             leader,
             ready: Arc::new(AtomicBool::new(false)),

@@ -20,6 +20,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{
     Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service,
 };
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{ListParams, Patch, PatchParams};
@@ -31,7 +32,7 @@ use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
-use crate::cluster::{ClusterInfo, KubeVersion};
+use crate::cluster::{ClusterInfo, Feature, KubeVersion};
 pub use config::OperatorConfig;
 use context::{ClusterStores, Context, Stores};
 use metrics::Metrics;
@@ -158,6 +159,18 @@ where
     (store, stream)
 }
 
+/// A cache with nothing to watch (a kind the cluster lacks, or one the operator may not read):
+/// empty, and synced from the start so that reconciles do not wait for it.
+fn synced_empty_store<K>() -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    let (store, mut writer) = reflector::store::<K>();
+    writer.apply_watcher_event(&watcher::Event::Init);
+    writer.apply_watcher_event(&watcher::Event::InitDone);
+    store
+}
+
 /// managedFields are often the largest part of an object and nothing here reads them: keep
 /// them out of the caches.
 fn drop_managed_fields<K: Resource>(obj: &mut K) {
@@ -212,11 +225,9 @@ pub async fn run(
         let (store, stream) = reflect(Api::<StorageClass>::all(client.clone()), managed.clone());
         (store, stream.boxed())
     } else {
-        let (store, mut writer) = reflector::store::<StorageClass>();
-        writer.apply_watcher_event(&watcher::Event::Init);
-        writer.apply_watcher_event(&watcher::Event::InitDone);
-        (store, futures::stream::empty().boxed())
+        (synced_empty_store(), futures::stream::empty().boxed())
     };
+    let slices = cluster.supports(Feature::EndpointSlice);
     let (persistent_volumes, pv_stream) = reflect(
         Api::<PersistentVolume>::all(client.clone()),
         watcher::Config::default(),
@@ -270,7 +281,18 @@ pub async fn run(
             exposures,
             deployments: child!(Deployment, managed.clone()),
             services: child!(Service, managed.clone()),
-            endpoints: child!(Endpoints, managed.clone()),
+            // One API for a selector-less Service's addresses: v1 Endpoints draw a deprecation
+            // warning on every request from 1.33 on, EndpointSlices do not exist before 1.21.
+            endpoints: if slices {
+                synced_empty_store()
+            } else {
+                child!(Endpoints, managed.clone())
+            },
+            endpoint_slices: if slices {
+                child!(EndpointSlice, managed.clone())
+            } else {
+                synced_empty_store()
+            },
             ingresses: child!(Ingress, managed.clone()),
             quotas: child!(ResourceQuota, managed.clone()),
             pvcs: child!(PersistentVolumeClaim, managed.clone()),

@@ -52,6 +52,7 @@ async fn caches_synced(ctx: &Context) {
     super::synced(&s.deployments).await;
     super::synced(&s.services).await;
     super::synced(&s.endpoints).await;
+    super::synced(&s.endpoint_slices).await;
     super::synced(&s.ingresses).await;
     super::synced(&s.quotas).await;
     super::synced(&s.pvcs).await;
@@ -147,9 +148,11 @@ async fn reconcile_exposure(exposure: &Exposure, ctx: &Context) -> Result<Action
                         }
                     }
                     if blockers.is_empty() {
-                        for (kind, child) in
-                            apply::prune(ctx, &namespace, &name, &uid, &plan).await?
-                        {
+                        let mut pruned = apply::prune(ctx, &namespace, &name, &uid, &plan).await?;
+                        pruned.extend(
+                            apply::prune_legacy_endpoints(ctx, exposure, &namespace, &uid).await?,
+                        );
+                        for (kind, child) in pruned {
                             let mut ev = note(
                                 EventType::Normal,
                                 "Deleted",

@@ -20,6 +20,39 @@ pub const TIMEOUT: Duration = Duration::from_secs(90);
 /// Field manager of the tests' own writes (never the operator's).
 pub const TEST_MANAGER: &str = "exposure-e2e";
 
+/// The cluster's Kubernetes minor version, from its `/version`.
+pub async fn server_version(cluster: &Cluster) -> Result<exposure_operator::cluster::KubeVersion> {
+    let info = cluster.client().apiserver_version().await?;
+    exposure_operator::cluster::KubeVersion::from_server(&info.major, &info.minor)
+        .ok_or_else(|| anyhow!("unreadable server version {}.{}", info.major, info.minor))
+}
+
+/// A node port no Service of the cluster uses now (for examples that fix theirs: the cluster
+/// may hold other people's Services on the same port).
+pub async fn free_node_port(cluster: &Cluster) -> Result<i32> {
+    let services: Api<k8s_openapi::api::core::v1::Service> = Api::all(cluster.client());
+    let used: std::collections::BTreeSet<i32> = services
+        .list(&Default::default())
+        .await?
+        .items
+        .iter()
+        .filter_map(|s| s.spec.as_ref()?.ports.as_ref())
+        .flatten()
+        .filter_map(|p| p.node_port)
+        .collect();
+    // Start anywhere, so concurrent tests rarely pick the same port.
+    let start = (exposure_e2e::random_suffix()
+        .bytes()
+        .map(u32::from)
+        .sum::<u32>()
+        * 131)
+        % 2768;
+    (0..2768)
+        .map(|i| 30000 + ((start + i) % 2768) as i32)
+        .find(|p| !used.contains(p))
+        .ok_or_else(|| anyhow!("no free node port in 30000-32767"))
+}
+
 /// Applies the CRD (server-side apply, idempotent) and waits until it is served.
 pub async fn install_crd(cluster: &Cluster) -> Result<()> {
     let out = Command::new(env!("CARGO_BIN_EXE_exposure-operator"))
