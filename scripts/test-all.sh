@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The one test command (README; `.ci/run` calls it). On a fresh machine it installs what it
-# needs (apt, pip; cached under ~/.cache/exposure-operator), builds the local control plane
-# if not cached, brings it up, and runs every check and test:
-#   format, clippy, unit + property + seed + CRD-drift tests, every e2e test against the real
-#   kube-apiserver, rendered examples against the Kubernetes 1.20 schemas, the Helm chart,
-#   the Argo CD health script.
-# EXPOSURE_E2E_KUBECONFIG=path runs the e2e tests against an existing cluster instead.
+# needs (apt, pip, Go modules; cached under ~/.cache/exposure-operator), builds both local
+# control planes if not cached, brings them up, and runs every check and test:
+#   format, clippy, unit + property + seed + CRD-drift + CEL-pairing tests;
+#   every e2e test against a real Kubernetes 1.35 (Go modules, the default lane), then the
+#   tests that need the in-tree GlusterFS provisioner (`in_tree_glusterfs::`) and a
+#   compatibility subset (CRD without CEL, v1 Endpoints, PDB v1beta1, InvalidSpec for what CEL
+#   refuses on 1.35) against Kubernetes 1.20.2 (Debian's source, the old lane);
+#   rendered examples against the Kubernetes 1.20 schemas, the Helm chart, the Argo CD health
+#   script.
+# EXPOSURE_E2E_KUBECONFIG=path runs the e2e tests against an existing cluster instead (one
+# lane: every test but `in_tree_glusterfs::`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,18 +24,42 @@ step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The old lane: what only an old cluster has (the in-tree GlusterFS provisioner) and what an old
+# API server does differently. Test binaries of `exposure-operator` run whole; the others filter.
+OLD_LANE_TESTS=(--test e2e_cel --test e2e_endpoint_slices --test e2e_invalid --test e2e_helm)
+GLUSTER_TESTS=(--test e2e_storage --test e2e_cleanup --test e2e_examples --test e2e_rbac --test smoke)
+threads=${EXPOSURE_TEST_THREADS:-4}
+
 if [ -z "${EXPOSURE_E2E_KUBECONFIG:-}" ]; then
-  step "local control plane (e2e/cluster up)"
-  e2e/cluster up >/dev/null
+  step "local control planes (e2e/cluster up: Kubernetes 1.35 and 1.20)"
+  EXPOSURE_K8S_VERSION=1.35 e2e/cluster up >/dev/null
+  EXPOSURE_K8S_VERSION=1.20 e2e/cluster up >/dev/null
 fi
 
-step "tests (unit, property, seeds, drift, e2e)"
 mkdir -p target
-set +e
-# e2e tests mostly wait on the API server: run four at a time even on two cores.
-cargo test --workspace --locked --no-fail-fast -- --test-threads="${EXPOSURE_TEST_THREADS:-4}" 2>&1 | tee target/test-all.log
-cargo_status=${PIPESTATUS[0]}
-set -e
+: >target/test-all.log
+cargo_status=0
+# run_tests <title> <lane> <cargo test args...>: appends to target/test-all.log.
+run_tests() {
+  local title=$1 lane=$2 status
+  shift 2
+  step "$title"
+  set +e
+  # e2e tests mostly wait on the API server: run four at a time even on two cores.
+  EXPOSURE_K8S_VERSION=$lane cargo test --locked --no-fail-fast "$@" 2>&1 | tee -a target/test-all.log
+  status=${PIPESTATUS[0]}
+  set -e
+  [ "$status" = 0 ] || cargo_status=$status
+}
+
+run_tests "tests on Kubernetes 1.35 (unit, property, seeds, drift, CEL, every e2e)" 1.35 \
+  --workspace -- --test-threads="$threads" --skip in_tree_glusterfs::
+if [ -z "${EXPOSURE_E2E_KUBECONFIG:-}" ]; then
+  run_tests "tests on Kubernetes 1.20: compatibility" 1.20 \
+    -p exposure-operator "${OLD_LANE_TESTS[@]}" -- --test-threads="$threads"
+  run_tests "tests on Kubernetes 1.20: the in-tree GlusterFS provisioner" 1.20 \
+    -p exposure-operator -p exposure-e2e "${GLUSTER_TESTS[@]}" -- --test-threads="$threads" in_tree_glusterfs::
+fi
 
 step "rendered examples vs Kubernetes 1.20 schemas"
 scripts/validate-rendered.sh

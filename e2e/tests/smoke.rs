@@ -393,139 +393,6 @@ spec:
 }
 
 #[tokio::test]
-async fn glusterfs_pvc_is_provisioned_by_controller_manager_through_heketi_stand_in() -> Result<()>
-{
-    let cluster = cluster().await?;
-    let ns = TestNamespace::new(&cluster, "smoke-gluster").await?;
-    let heketi = HeketiStandIn::start().await?;
-    let class = unique_name("e2e-glusterfs");
-    let _class_guard = cluster.delete_on_drop("storageclass", &class);
-    let yaml = glusterfs_class_yaml(&class, heketi.url()) + "---" + &pvc_yaml("data", &class);
-    apply_yaml(&cluster.client(), ns.name(), &yaml).await?;
-
-    let pvcs = ns.api::<PersistentVolumeClaim>();
-    let pvc = wait_for(&pvcs, "data", "glusterfs PVC Bound", T, |p| {
-        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
-    })
-    .await?;
-    let reqs = heketi.requests();
-    ensure!(
-        reqs.iter()
-            .any(|r| r.method == "POST" && r.path == "/volumes"),
-        "no POST /volumes: {reqs:?}"
-    );
-    let volumes = heketi.volumes();
-    ensure!(volumes.len() == 1, "expected one volume, got {volumes:?}");
-    let volume_id = volumes[0].id.clone();
-
-    let pv_name = pvc
-        .spec
-        .as_ref()
-        .and_then(|s| s.volume_name.clone())
-        .context("no volumeName")?;
-    let pvs: Api<PersistentVolume> = Api::all(cluster.client());
-    let pv = pvs.get(&pv_name).await?;
-    let gluster = pv
-        .spec
-        .as_ref()
-        .and_then(|s| s.glusterfs.as_ref())
-        .context("PV is not a glusterfs volume")?;
-    ensure!(
-        gluster.path == volumes[0].name,
-        "PV path {} != volume name {}",
-        gluster.path,
-        volumes[0].name
-    );
-    let ep = ns.api::<Endpoints>().get(&gluster.endpoints).await?;
-    let ips: Vec<&str> = ep
-        .subsets
-        .iter()
-        .flatten()
-        .flat_map(|s| s.addresses.iter().flatten())
-        .map(|a| a.ip.as_str())
-        .collect();
-    ensure!(
-        ips.len() == 3 && ips.iter().all(|ip| ip.starts_with("192.0.2.")),
-        "gluster endpoints: {ips:?}"
-    );
-
-    pvcs.delete("data", &DeleteParams::default()).await?;
-    let delete_path = format!("/volumes/{volume_id}");
-    eventually("DELETE of the heketi volume", T, || {
-        let seen = heketi
-            .requests()
-            .iter()
-            .any(|r| r.method == "DELETE" && r.path == delete_path);
-        async move { Ok(seen.then_some(())) }
-    })
-    .await?;
-    wait_for_deletion(&pvs, &pv_name, T).await?;
-    ensure!(
-        heketi.volumes().is_empty(),
-        "volume still present in the stand-in"
-    );
-    ns.cleanup().await
-}
-
-#[tokio::test]
-async fn glusterfs_provisioning_failure_is_reported_as_event() -> Result<()> {
-    let cluster = cluster().await?;
-    let ns = TestNamespace::new(&cluster, "smoke-glusterfail").await?;
-    let heketi = HeketiStandIn::start().await?;
-    heketi.set_fail(Some("no space left on simulated gluster cluster"));
-    let class = unique_name("e2e-glusterfs-fail");
-    let _class_guard = cluster.delete_on_drop("storageclass", &class);
-    let yaml = glusterfs_class_yaml(&class, heketi.url()) + "---" + &pvc_yaml("data", &class);
-    apply_yaml(&cluster.client(), ns.name(), &yaml).await?;
-
-    let events: Api<Event> = ns.api();
-    let event = eventually("ProvisioningFailed event on the PVC", T, || {
-        let events = events.clone();
-        async move {
-            let list = events
-                .list(&ListParams::default().fields("involvedObject.name=data"))
-                .await?;
-            Ok(list
-                .items
-                .into_iter()
-                .find(|e| e.reason.as_deref() == Some("ProvisioningFailed")))
-        }
-    })
-    .await?;
-    ensure!(event
-        .message
-        .unwrap_or_default()
-        .contains("failed to create volume"));
-    ensure!(heketi
-        .requests()
-        .iter()
-        .any(|r| r.method == "POST" && r.path == "/volumes"));
-    ensure!(heketi.volumes().is_empty());
-    let pvc = ns.api::<PersistentVolumeClaim>().get("data").await?;
-    ensure!(pvc.status.and_then(|s| s.phase).as_deref() == Some("Pending"));
-
-    // Recovery: once heketi works again the controller's retry provisions the volume.
-    heketi.set_fail(None);
-    wait_for(
-        &ns.api::<PersistentVolumeClaim>(),
-        "data",
-        "PVC Bound after recovery",
-        Duration::from_secs(120),
-        |p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound"),
-    )
-    .await?;
-    ns.api::<PersistentVolumeClaim>()
-        .delete("data", &DeleteParams::default())
-        .await?;
-    eventually("heketi volume deleted", T, || {
-        let empty = heketi.volumes().is_empty();
-        async move { Ok(empty.then_some(())) }
-    })
-    .await?;
-    ns.cleanup().await
-}
-
-#[tokio::test]
 async fn deleting_a_deployment_garbage_collects_its_pods() -> Result<()> {
     let cluster = cluster().await?;
     let ns = TestNamespace::new(&cluster, "smoke-gc").await?;
@@ -622,4 +489,143 @@ async fn unprivileged_user_and_service_account_tokens_are_subject_to_rbac() -> R
     })
     .await?;
     ns.cleanup().await
+}
+
+/// Tests that need the in-tree GlusterFS provisioner (Kubernetes < 1.26): scripts/test-all.sh
+/// runs them on the 1.20 lane (`in_tree_glusterfs::`) and the rest on the current one.
+mod in_tree_glusterfs {
+    use super::*;
+
+    #[tokio::test]
+    async fn glusterfs_pvc_is_provisioned_by_controller_manager_through_heketi_stand_in(
+    ) -> Result<()> {
+        let cluster = cluster().await?;
+        let ns = TestNamespace::new(&cluster, "smoke-gluster").await?;
+        let heketi = HeketiStandIn::start().await?;
+        let class = unique_name("e2e-glusterfs");
+        let _class_guard = cluster.delete_on_drop("storageclass", &class);
+        let yaml = glusterfs_class_yaml(&class, heketi.url()) + "---" + &pvc_yaml("data", &class);
+        apply_yaml(&cluster.client(), ns.name(), &yaml).await?;
+
+        let pvcs = ns.api::<PersistentVolumeClaim>();
+        let pvc = wait_for(&pvcs, "data", "glusterfs PVC Bound", T, |p| {
+            p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
+        })
+        .await?;
+        let reqs = heketi.requests();
+        ensure!(
+            reqs.iter()
+                .any(|r| r.method == "POST" && r.path == "/volumes"),
+            "no POST /volumes: {reqs:?}"
+        );
+        let volumes = heketi.volumes();
+        ensure!(volumes.len() == 1, "expected one volume, got {volumes:?}");
+        let volume_id = volumes[0].id.clone();
+
+        let pv_name = pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.volume_name.clone())
+            .context("no volumeName")?;
+        let pvs: Api<PersistentVolume> = Api::all(cluster.client());
+        let pv = pvs.get(&pv_name).await?;
+        let gluster = pv
+            .spec
+            .as_ref()
+            .and_then(|s| s.glusterfs.as_ref())
+            .context("PV is not a glusterfs volume")?;
+        ensure!(
+            gluster.path == volumes[0].name,
+            "PV path {} != volume name {}",
+            gluster.path,
+            volumes[0].name
+        );
+        let ep = ns.api::<Endpoints>().get(&gluster.endpoints).await?;
+        let ips: Vec<&str> = ep
+            .subsets
+            .iter()
+            .flatten()
+            .flat_map(|s| s.addresses.iter().flatten())
+            .map(|a| a.ip.as_str())
+            .collect();
+        ensure!(
+            ips.len() == 3 && ips.iter().all(|ip| ip.starts_with("192.0.2.")),
+            "gluster endpoints: {ips:?}"
+        );
+
+        pvcs.delete("data", &DeleteParams::default()).await?;
+        let delete_path = format!("/volumes/{volume_id}");
+        eventually("DELETE of the heketi volume", T, || {
+            let seen = heketi
+                .requests()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path == delete_path);
+            async move { Ok(seen.then_some(())) }
+        })
+        .await?;
+        wait_for_deletion(&pvs, &pv_name, T).await?;
+        ensure!(
+            heketi.volumes().is_empty(),
+            "volume still present in the stand-in"
+        );
+        ns.cleanup().await
+    }
+
+    #[tokio::test]
+    async fn glusterfs_provisioning_failure_is_reported_as_event() -> Result<()> {
+        let cluster = cluster().await?;
+        let ns = TestNamespace::new(&cluster, "smoke-glusterfail").await?;
+        let heketi = HeketiStandIn::start().await?;
+        heketi.set_fail(Some("no space left on simulated gluster cluster"));
+        let class = unique_name("e2e-glusterfs-fail");
+        let _class_guard = cluster.delete_on_drop("storageclass", &class);
+        let yaml = glusterfs_class_yaml(&class, heketi.url()) + "---" + &pvc_yaml("data", &class);
+        apply_yaml(&cluster.client(), ns.name(), &yaml).await?;
+
+        let events: Api<Event> = ns.api();
+        let event = eventually("ProvisioningFailed event on the PVC", T, || {
+            let events = events.clone();
+            async move {
+                let list = events
+                    .list(&ListParams::default().fields("involvedObject.name=data"))
+                    .await?;
+                Ok(list
+                    .items
+                    .into_iter()
+                    .find(|e| e.reason.as_deref() == Some("ProvisioningFailed")))
+            }
+        })
+        .await?;
+        ensure!(event
+            .message
+            .unwrap_or_default()
+            .contains("failed to create volume"));
+        ensure!(heketi
+            .requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path == "/volumes"));
+        ensure!(heketi.volumes().is_empty());
+        let pvc = ns.api::<PersistentVolumeClaim>().get("data").await?;
+        ensure!(pvc.status.and_then(|s| s.phase).as_deref() == Some("Pending"));
+
+        // Recovery: once heketi works again the controller's retry provisions the volume.
+        heketi.set_fail(None);
+        wait_for(
+            &ns.api::<PersistentVolumeClaim>(),
+            "data",
+            "PVC Bound after recovery",
+            Duration::from_secs(120),
+            |p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound"),
+        )
+        .await?;
+        ns.api::<PersistentVolumeClaim>()
+            .delete("data", &DeleteParams::default())
+            .await?;
+        eventually("heketi volume deleted", T, || {
+            let empty = heketi.volumes().is_empty();
+            async move { Ok(empty.then_some(())) }
+        })
+        .await?;
+        ns.cleanup().await
+    }
 }
