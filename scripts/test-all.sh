@@ -5,8 +5,8 @@
 #   format, clippy, unit + property + seed + CRD-drift + CEL-pairing tests;
 #   every e2e test against a real Kubernetes 1.35 (Go modules, the default lane), then the
 #   tests that need the in-tree GlusterFS provisioner (`in_tree_glusterfs::`) and a
-#   compatibility subset (CRD without CEL, v1 Endpoints, PDB v1beta1, InvalidSpec for what CEL
-#   refuses on 1.35) against Kubernetes 1.20.2 (Debian's source, the old lane);
+#   compatibility subset (the chart's RBAC with StorageClasses, CRD without CEL, v1 Endpoints, PDB v1beta1, InvalidSpec for what CEL
+#   refuses on 1.35, UnsupportedByCluster for grpc probes and loadBalancerClass) against Kubernetes 1.20.2 (Debian's source, the old lane);
 #   rendered examples against the Kubernetes 1.20 schemas, the Helm chart, the Argo CD health
 #   script.
 # EXPOSURE_E2E_KUBECONFIG=path runs the e2e tests against an existing cluster instead (one
@@ -26,8 +26,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 # The old lane: what only an old cluster has (the in-tree GlusterFS provisioner) and what an old
 # API server does differently. Test binaries of `exposure-operator` run whole; the others filter.
-OLD_LANE_TESTS=(--test e2e_cel --test e2e_endpoint_slices --test e2e_invalid --test e2e_helm)
-GLUSTER_TESTS=(--test e2e_storage --test e2e_cleanup --test e2e_examples --test e2e_rbac --test smoke)
+OLD_LANE_TESTS=(--test e2e_cel --test e2e_endpoint_slices --test e2e_invalid --test e2e_helm --test e2e_versions --test e2e_rbac)
+GLUSTER_TESTS=(--test e2e_storage --test e2e_cleanup --test e2e_examples --test smoke)
 threads=${EXPOSURE_TEST_THREADS:-4}
 
 if [ -z "${EXPOSURE_E2E_KUBECONFIG:-}" ]; then

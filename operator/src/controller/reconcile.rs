@@ -391,6 +391,24 @@ async fn observe(
             .iter()
             .find(|x| find(&x.metadata, name))
             .map(|x| x.as_ref().clone()),
+        endpoint_slices: {
+            let mut slices: Vec<_> = s
+                .endpoint_slices
+                .state()
+                .iter()
+                .filter(|x| {
+                    x.metadata.namespace.as_deref() == Some(namespace)
+                        && super::ownership::labelled_for(&x.metadata, name)
+                        && x.labels()
+                            .get(labels::ENDPOINT_SLICE_MANAGED_BY)
+                            .map(String::as_str)
+                            == Some(labels::ENDPOINT_SLICE_MANAGER)
+                })
+                .map(|x| x.as_ref().clone())
+                .collect();
+            slices.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+            slices
+        },
         ingress: s
             .ingresses
             .state()

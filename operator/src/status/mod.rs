@@ -12,6 +12,7 @@ use exposure_crd::{
 };
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus};
 use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
 use k8s_openapi::{Metadata, Resource};
@@ -37,6 +38,8 @@ pub struct Observed {
     /// The Endpoints object named like the Service (ours with `spec.endpoints`, else the
     /// endpoints controller's).
     pub endpoints: Option<Endpoints>,
+    /// Our EndpointSlices for `spec.endpoints` (clusters >= 1.21), by name.
+    pub endpoint_slices: Vec<EndpointSlice>,
     pub ingress: Option<Ingress>,
     pub pvcs: Vec<PersistentVolumeClaim>,
     /// PVC name → message of its newest `ProvisioningFailed` event.
@@ -565,7 +568,10 @@ fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) 
             format!("Service {}", headless_service_name(name)),
         );
     }
-    if !target.spec.endpoints.is_empty() && observed.endpoints.is_none() {
+    if !target.spec.endpoints.is_empty()
+        && observed.endpoints.is_none()
+        && observed.endpoint_slices.is_empty()
+    {
         return missing(reason::ENDPOINTS_MISSING, format!("Endpoints {name}"));
     }
     let exposed_at = format!(
@@ -685,6 +691,7 @@ fn observed_refs(observed: &Observed, spec: &ExposureSpec) -> Vec<ResourceRef> {
         service,
         headless_service,
         endpoints,
+        endpoint_slices,
         ingress,
         ..
     } = observed;
@@ -695,6 +702,7 @@ fn observed_refs(observed: &Observed, spec: &ExposureSpec) -> Vec<ResourceRef> {
     refs.extend(deployment.iter().map(resource_ref));
     refs.extend(service.iter().chain(headless_service).map(resource_ref));
     refs.extend(our_endpoints.map(resource_ref));
+    refs.extend(endpoint_slices.iter().map(resource_ref));
     refs.extend(ingress.iter().map(resource_ref));
     refs
 }
