@@ -16,9 +16,10 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
 use serde_json::Value;
 
-use super::children::ChildKind;
 use super::config::OperatorConfig;
+use super::index::ExposureIndex;
 use super::metrics::Metrics;
+use crate::build::ChildKind;
 use crate::cluster::ClusterInfo;
 
 /// Caches of one watch scope (all namespaces, or one namespace), label-selected so that only
@@ -51,8 +52,10 @@ pub struct Context {
     pub recorder: Recorder,
     pub stores: Stores,
     pub cluster_stores: ClusterStores,
-    /// Exposure caches of every scope (for host/nodePort conflicts across namespaces).
+    /// Exposure caches of every scope (the sweep looks Exposures of other scopes up).
     pub all_exposures: Vec<Store<Exposure>>,
+    /// Claims and Ready status of the Exposures of every scope.
+    pub index: Arc<ExposureIndex>,
     /// Consecutive transient failures per Exposure, for exponential backoff.
     pub failures: Mutex<HashMap<ObjectRef<Exposure>, Failures>>,
 }
@@ -121,6 +124,24 @@ impl Context {
         )
     }
 
+    /// Sets the `exposure_managed_exposures` gauge from the index.
+    pub fn update_ready_gauge(&self) {
+        let (ready, not_ready, unknown) = self.index.ready_counts();
+        self.metrics.set_exposures("True", ready);
+        self.metrics.set_exposures("False", not_ready);
+        self.metrics.set_exposures("Unknown", unknown);
+    }
+
+    /// The cached object `namespace/name` of `store`.
+    pub fn cached<K>(&self, store: &Store<K>, namespace: &str, name: &str) -> Option<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + 'static,
+    {
+        store
+            .get(&ObjectRef::<K>::new(name).within(namespace))
+            .map(|o| o.as_ref().clone())
+    }
+
     /// The cached live child, serialised; `None` when the cache does not hold it.
     pub fn cached_child(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<Value> {
         fn get<K>(store: &Store<K>, namespace: Option<&str>, name: &str) -> Option<Value>
@@ -147,35 +168,41 @@ impl Context {
         }
     }
 
-    /// Cached children of `kind` labelled for the Exposure `namespace/name`, serialised.
-    pub fn labelled_children(&self, kind: ChildKind, namespace: &str, name: &str) -> Vec<Value> {
-        fn select<K>(store: &Store<K>, keep: impl Fn(&K) -> bool) -> Vec<Value>
+    /// Metadata of the cached children of `kind` labelled for the Exposure `namespace/name`.
+    pub fn labelled_children(
+        &self,
+        kind: ChildKind,
+        namespace: &str,
+        name: &str,
+    ) -> Vec<kube::api::ObjectMeta> {
+        fn select<K>(
+            store: &Store<K>,
+            keep: impl Fn(&kube::api::ObjectMeta) -> bool,
+        ) -> Vec<kube::api::ObjectMeta>
         where
-            K: Resource<DynamicType = ()> + Clone + serde::Serialize + 'static,
+            K: Resource<DynamicType = ()> + Clone + 'static,
         {
             store
                 .state()
                 .iter()
-                .filter(|o| keep(o))
-                .filter_map(|o| serde_json::to_value(o.as_ref()).ok())
+                .filter(|o| keep(o.meta()))
+                .map(|o| o.meta().clone())
                 .collect()
         }
         let in_scope = |meta: &kube::api::ObjectMeta| {
             meta.namespace.as_deref() == Some(namespace)
-                && super::ownership::labelled_for(meta, name)
+                && crate::ownership::labelled_for(meta, name)
         };
         match kind {
-            ChildKind::StorageClass => select(&self.cluster_stores.storage_classes, |o| {
-                super::ownership::cluster_labelled_for(&o.metadata, namespace, name)
+            ChildKind::StorageClass => select(&self.cluster_stores.storage_classes, |m| {
+                crate::ownership::cluster_labelled_for(m, namespace, name)
             }),
-            ChildKind::PersistentVolumeClaim => {
-                select(&self.stores.pvcs, |o| in_scope(&o.metadata))
-            }
-            ChildKind::ResourceQuota => select(&self.stores.quotas, |o| in_scope(&o.metadata)),
-            ChildKind::Deployment => select(&self.stores.deployments, |o| in_scope(&o.metadata)),
-            ChildKind::Service => select(&self.stores.services, |o| in_scope(&o.metadata)),
-            ChildKind::Endpoints => select(&self.stores.endpoints, |o| in_scope(&o.metadata)),
-            ChildKind::Ingress => select(&self.stores.ingresses, |o| in_scope(&o.metadata)),
+            ChildKind::PersistentVolumeClaim => select(&self.stores.pvcs, in_scope),
+            ChildKind::ResourceQuota => select(&self.stores.quotas, in_scope),
+            ChildKind::Deployment => select(&self.stores.deployments, in_scope),
+            ChildKind::Service => select(&self.stores.services, in_scope),
+            ChildKind::Endpoints => select(&self.stores.endpoints, in_scope),
+            ChildKind::Ingress => select(&self.stores.ingresses, in_scope),
         }
     }
 }

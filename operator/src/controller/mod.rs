@@ -1,14 +1,17 @@
 //! `exposure-operator run`: watches Exposures and their children and reconciles them.
 
 pub mod apply;
-pub mod children;
+pub mod caches;
 pub mod config;
 pub mod context;
+pub mod error;
+pub mod execute;
 pub mod http;
+pub mod index;
 pub mod metrics;
-pub mod ownership;
 pub mod reconcile;
-pub mod storage;
+pub mod snapshot;
+pub mod sweep;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -32,30 +35,12 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
 use crate::cluster::{ClusterInfo, KubeVersion};
+use caches::synced;
 pub use config::OperatorConfig;
 use context::{ClusterStores, Context, Stores};
+pub use error::Error;
+use index::ExposureIndex;
 use metrics::Metrics;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    #[error("the object has no {0}")]
-    MissingField(&'static str),
-}
-
-impl Error {
-    /// Label value of `exposure_reconcile_errors_total{error=...}`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Kube(kube::Error::Api(e)) if e.code == 403 => "forbidden",
-            Error::Kube(kube::Error::Api(e)) if e.code == 409 => "conflict",
-            Error::Kube(kube::Error::Api(_)) => "api",
-            Error::Kube(_) => "transport",
-            Error::MissingField(_) => "invalid_object",
-        }
-    }
-}
 
 /// Children selector: only our objects are cached.
 fn managed_selector() -> String {
@@ -238,10 +223,12 @@ pub async fn run(
         triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
         exposure_stream: futures::stream::BoxStream<'static, Result<Exposure, watcher::Error>>,
     }
+    let index = Arc::new(ExposureIndex::default());
     let mut scoped = Vec::new();
-    for namespace in scopes {
+    for (scope_id, namespace) in scopes.into_iter().enumerate() {
         let ns = namespace.as_deref();
         let (exposures, exposure_writer) = reflector::store();
+        let (feed, gauge_metrics) = (index.clone(), metrics.clone());
         let exposure_stream = reflector::reflector(
             exposure_writer,
             watcher(
@@ -251,6 +238,13 @@ pub async fn run(
             .modify(drop_managed_fields),
         )
         .default_backoff()
+        .inspect_ok(move |event| {
+            feed.observe(scope_id, event);
+            let (ready, not_ready, unknown) = feed.ready_counts();
+            gauge_metrics.set_exposures("True", ready);
+            gauge_metrics.set_exposures("False", not_ready);
+            gauge_metrics.set_exposures("Unknown", unknown);
+        })
         .applied_objects()
         .boxed();
         let mut triggers = Vec::new();
@@ -311,6 +305,7 @@ pub async fn run(
             stores: stores.clone(),
             cluster_stores: cluster_stores.clone(),
             all_exposures: all_exposures.clone(),
+            index: index.clone(),
             failures: Mutex::new(HashMap::new()),
         });
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
@@ -343,7 +338,7 @@ pub async fn run(
                 })
                 .await;
         }));
-        tasks.push(tokio::spawn(sweep_loop(ctx, shutdown.clone())));
+        tasks.push(tokio::spawn(sweep::sweep_loop(ctx, shutdown.clone())));
     }
 
     // Ready once every cache has its initial list.
@@ -362,43 +357,4 @@ pub async fn run(
         let _ = task.await;
     }
     Ok(())
-}
-
-/// Waits until the store holds its initial list. A waiter may miss the one wake-up when several
-/// wait on the same store, so each try is bounded and repeated (a fresh call returns at once
-/// once the store is ready).
-async fn synced<K>(store: &Store<K>)
-where
-    K: kube::runtime::reflector::Lookup + Clone + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    while tokio::time::timeout(
-        std::time::Duration::from_millis(500),
-        store.wait_until_ready(),
-    )
-    .await
-    .is_err()
-    {}
-}
-
-async fn sweep_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
-    // Never sweep from half-filled caches: a missing Exposure would look deleted.
-    let s = &ctx.stores;
-    synced(&s.exposures).await;
-    synced(&s.pvcs).await;
-    synced(&ctx.cluster_stores.storage_classes).await;
-    synced(&ctx.cluster_stores.persistent_volumes).await;
-    for other in &ctx.all_exposures {
-        synced(other).await;
-    }
-    loop {
-        if let Err(e) = storage::sweep(&ctx).await {
-            ctx.metrics.count_error(e.kind());
-            tracing::warn!(error = %e, "storage sweep failed");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(storage::sweep_interval()) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
 }

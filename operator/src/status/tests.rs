@@ -1328,10 +1328,11 @@ fn no_storage_no_storage_condition_and_retained_volumes_are_copied() {
 // ---- blocked reconciles ---------------------------------------------------------------
 
 fn blocker(reason: &str, message: &str) -> Blocker {
-    Blocker {
-        reason: reason.into(),
-        message: message.into(),
-    }
+    let reason = BlockReason::ALL
+        .into_iter()
+        .find(|r| r.as_str() == reason)
+        .expect("a block reason");
+    Blocker::new(reason, message)
 }
 
 #[test]
