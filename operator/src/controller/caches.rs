@@ -27,14 +27,8 @@ where
 pub async fn all_synced(ctx: &Context) {
     let (s, c) = (&ctx.stores, &ctx.cluster_stores);
     synced(&s.exposures).await;
-    synced(&s.deployments).await;
-    synced(&s.services).await;
-    synced(&s.endpoints).await;
-    synced(&s.ingresses).await;
-    synced(&s.quotas).await;
-    synced(&s.pvcs).await;
+    s.children.synced().await;
     synced(&s.pods).await;
-    synced(&c.storage_classes).await;
     synced(&c.persistent_volumes).await;
     if let Some(nodes) = &c.nodes {
         synced(nodes).await;

@@ -19,11 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use exposure_crd::{labels, Exposure};
 use futures::{Stream, StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service,
-};
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -37,7 +33,7 @@ use tokio::sync::watch;
 use crate::cluster::{ClusterInfo, KubeVersion};
 use caches::synced;
 pub use config::OperatorConfig;
-use context::{ClusterStores, Context, Stores};
+use context::{ChildStores, ClusterStores, Context, StoreFactory, Stores};
 pub use error::Error;
 use index::ExposureIndex;
 use metrics::Metrics;
@@ -143,6 +139,78 @@ where
     (store, stream)
 }
 
+/// Makes the caches of one watch scope: each namespaced child kind watched (label-selected) in
+/// the scope, its events mapped to the Exposure they wake up; the cluster-scoped StorageClass
+/// cache is the one shared by every scope.
+struct ScopeStores<'a> {
+    client: &'a Client,
+    namespace: Option<&'a str>,
+    selector: watcher::Config,
+    triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
+    storage_classes: Store<StorageClass>,
+}
+
+impl ScopeStores<'_> {
+    fn watch<K>(&mut self, cfg: watcher::Config) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (store, stream) = reflect(scoped_api::<K>(self.client, self.namespace), cfg);
+        // Watch errors are retried by the backoff; a trigger only needs the mapped object.
+        self.triggers.push(
+            stream
+                .filter_map(|r| async move { r.ok().and_then(to_exposure) })
+                .boxed(),
+        );
+        store
+    }
+}
+
+impl StoreFactory for ScopeStores<'_> {
+    fn namespaced<K>(&mut self) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let selector = self.selector.clone();
+        self.watch(selector)
+    }
+
+    fn cluster<K>(&mut self) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        // The one cluster-scoped kind is shared (a watch for each scope would multiply it).
+        let shared: &dyn std::any::Any = &self.storage_classes;
+        match shared.downcast_ref::<Store<K>>() {
+            Some(store) => store.clone(),
+            None => {
+                let (store, stream) =
+                    reflect(Api::<K>::all(self.client.clone()), self.selector.clone());
+                tokio::spawn(stream.for_each(|_| async {}));
+                store
+            }
+        }
+    }
+}
+
 /// managedFields are often the largest part of an object and nothing here reads them: keep
 /// them out of the caches.
 fn drop_managed_fields<K: Resource>(obj: &mut K) {
@@ -209,7 +277,6 @@ pub async fn run(
     let (nodes, node_stream) =
         reflect(Api::<Node>::all(client.clone()), watcher::Config::default());
     let cluster_stores = ClusterStores {
-        storage_classes,
         persistent_volumes: persistent_volumes.clone(),
         nodes: Some(nodes.clone()),
     };
@@ -247,28 +314,20 @@ pub async fn run(
         })
         .applied_objects()
         .boxed();
-        let mut triggers = Vec::new();
-        macro_rules! child {
-            ($t:ty, $cfg:expr) => {{
-                let (store, stream) = reflect(scoped_api::<$t>(&client, ns), $cfg);
-                // Watch errors are retried by the backoff; a trigger only needs the mapped object.
-                triggers.push(
-                    stream
-                        .filter_map(|r| async move { r.ok().and_then(to_exposure) })
-                        .boxed(),
-                );
-                store
-            }};
-        }
+        let mut factory = ScopeStores {
+            client: &client,
+            namespace: ns,
+            selector: managed.clone(),
+            triggers: Vec::new(),
+            storage_classes: storage_classes.clone(),
+        };
+        let children = ChildStores::new(&mut factory);
+        let pods = factory.watch::<Pod>(watcher::Config::default().labels(labels::NAME));
+        let triggers = factory.triggers;
         let stores = Stores {
             exposures,
-            deployments: child!(Deployment, managed.clone()),
-            services: child!(Service, managed.clone()),
-            endpoints: child!(Endpoints, managed.clone()),
-            ingresses: child!(Ingress, managed.clone()),
-            quotas: child!(ResourceQuota, managed.clone()),
-            pvcs: child!(PersistentVolumeClaim, managed.clone()),
-            pods: child!(Pod, watcher::Config::default().labels(labels::NAME)),
+            children,
+            pods,
         };
         scoped.push(Scope {
             namespace,

@@ -53,7 +53,7 @@ pub async fn read(ctx: &Context, exposure: &Exposure) -> Result<Snapshot, Error>
         })
         .collect();
     let in_namespace = |p: &PersistentVolumeClaim| p.namespace().as_deref() == Some(&namespace);
-    let pvc_state = ctx.stores.pvcs.state();
+    let pvc_state = ctx.stores.children.pvcs.state();
     let pvcs: Vec<PersistentVolumeClaim> = pvc_state
         .iter()
         .filter(|p| in_namespace(p) && ownership::labelled_for(&p.metadata, &name))
@@ -65,7 +65,8 @@ pub async fn read(ctx: &Context, exposure: &Exposure) -> Result<Snapshot, Error>
         .map(|p| p.as_ref().clone())
         .collect();
     let storage_classes: Vec<_> = ctx
-        .cluster_stores
+        .stores
+        .children
         .storage_classes
         .state()
         .iter()
@@ -119,6 +120,7 @@ pub fn class_users(ctx: &Context, class: &str) -> ClassUsers {
         .collect();
     let claims = ctx
         .stores
+        .children
         .pvcs
         .state()
         .iter()
@@ -151,11 +153,12 @@ async fn observe(
             provisioning_failures.insert(pvc_name, message);
         }
     }
-    let s = &ctx.stores;
+    let s = &ctx.stores.children;
     let headless = crate::build::headless_service_name(name);
     Ok(Observed {
         deployment: ctx.cached(&s.deployments, namespace, name),
-        pods: s
+        pods: ctx
+            .stores
             .pods
             .state()
             .iter()

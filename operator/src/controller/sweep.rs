@@ -28,8 +28,8 @@ pub async fn sweep_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) 
     // Never sweep from half-filled caches: a missing Exposure would look deleted.
     let s = &ctx.stores;
     synced(&s.exposures).await;
-    synced(&s.pvcs).await;
-    synced(&ctx.cluster_stores.storage_classes).await;
+    synced(&s.children.pvcs).await;
+    synced(&s.children.storage_classes).await;
     synced(&ctx.cluster_stores.persistent_volumes).await;
     for other in &ctx.all_exposures {
         synced(other).await;
@@ -51,7 +51,7 @@ async fn sweep(ctx: &Context) -> Result<(), Error> {
         let key = ObjectRef::new(name).within(ns);
         ctx.all_exposures.iter().find_map(|s| s.get(&key))
     };
-    for pvc in ctx.stores.pvcs.state() {
+    for pvc in ctx.stores.children.pvcs.state() {
         let (Some(ns), Some(name)) = (
             pvc.namespace(),
             ownership::exposure_name(&pvc.metadata).map(str::to_owned),
@@ -66,7 +66,7 @@ async fn sweep(ctx: &Context) -> Result<(), Error> {
             tracing::info!(pvc = %pvc.name_any(), namespace = %ns, exposure = %name, "released PVC of a deleted Exposure");
         }
     }
-    for sc in ctx.cluster_stores.storage_classes.state() {
+    for sc in ctx.stores.children.storage_classes.state() {
         let l = sc.labels();
         let (Some(ns), Some(name)) = (
             l.get(labels::NAMESPACE),
