@@ -11,9 +11,9 @@ use kube_lease_manager::LeaseManagerBuilder;
 
 use crate::build::build;
 use crate::cluster::{ClusterInfo, KubeVersion};
-use crate::controller::children::desired_children;
 use crate::controller::metrics::Metrics;
 use crate::controller::{self, OperatorConfig};
+use crate::decide::desired_children;
 use crate::parse::parse_exposures;
 use crate::validate::{validate, FieldError};
 
@@ -163,7 +163,14 @@ pub fn render_text(text: &str, source: &str, cluster: &ClusterInfo) -> Result<St
                 &errors,
             )),
             Ok(valid) => {
-                for child in desired_children(&build(&valid, cluster)) {
+                let children = match desired_children(&build(&valid, cluster)) {
+                    Ok(children) => children,
+                    Err(e) => {
+                        problems.push(format!("{source}: {e}"));
+                        continue;
+                    }
+                };
+                for child in children {
                     match serde_yaml::to_string(&child.object) {
                         Ok(yaml) => {
                             out.push_str("---\n");

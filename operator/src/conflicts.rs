@@ -6,10 +6,7 @@ use std::cmp::Ordering;
 
 use exposure_crd::{Exposure, VisibilityType};
 
-use crate::status::Blocker;
-
-pub const HOST_CONFLICT: &str = "HostConflict";
-pub const NODE_PORT_CONFLICT: &str = "NodePortConflict";
+use crate::blocker::{BlockReason, Blocker};
 
 /// Blockers for `me` caused by older Exposures among `others` (which may include `me`).
 pub fn cross_object_blockers<'a>(
@@ -35,22 +32,39 @@ pub fn cross_object_blockers<'a>(
             .iter()
             .filter(|r| my_routes.contains(r))
         {
-            blockers.push(Blocker {
-                reason: HOST_CONFLICT.to_string(),
-                message: format!("spec.ingress: host {host} path {path} is already claimed by {who}; choose another host or path"),
-            });
+            blockers.push(Blocker::new(
+                BlockReason::HostConflict,
+                format!("spec.ingress: host {host} path {path} is already claimed by {who}; choose another host or path"),
+            ));
         }
         for port in node_ports(other)
             .iter()
             .filter(|p| my_node_ports.contains(p))
         {
-            blockers.push(Blocker {
-                reason: NODE_PORT_CONFLICT.to_string(),
-                message: format!("spec.ports: nodePort {port} is already used by {who}; choose another nodePort or omit it to get one allocated"),
-            });
+            blockers.push(Blocker::new(
+                BlockReason::NodePortConflict,
+                format!("spec.ports: nodePort {port} is already used by {who}; choose another nodePort or omit it to get one allocated"),
+            ));
         }
     }
     blockers
+}
+
+/// What an Exposure claims that no other may: its Ingress routes and its nodePorts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Claim {
+    Route { host: String, path: String },
+    NodePort(i32),
+}
+
+/// Every claim of `e` (an index keys Exposures by these to find rivals without a scan).
+pub fn claims(e: &Exposure) -> Vec<Claim> {
+    let mut out: Vec<Claim> = ingress_routes(e)
+        .into_iter()
+        .map(|(host, path)| Claim::Route { host, path })
+        .collect();
+    out.extend(node_ports(e).into_iter().map(Claim::NodePort));
+    out
 }
 
 fn same_object(a: &Exposure, b: &Exposure) -> bool {
@@ -153,7 +167,7 @@ mod tests {
         assert!(cross_object_blockers(&first, &all).is_empty());
         let blockers = cross_object_blockers(&second, &all);
         assert_eq!(blockers.len(), 1);
-        assert_eq!(blockers[0].reason, HOST_CONFLICT);
+        assert_eq!(blockers[0].reason, BlockReason::HostConflict);
         assert_eq!(
             blockers[0].message,
             "spec.ingress: host foo.bar.com path /foo is already claimed by Exposure shop/a; choose another host or path"
@@ -173,7 +187,7 @@ mod tests {
         let second = exposure("b", 10, node_port(30088));
         assert!(cross_object_blockers(&first, &[first.clone(), second.clone()]).is_empty());
         let blockers = cross_object_blockers(&second, &[first, second.clone()]);
-        assert_eq!(blockers[0].reason, NODE_PORT_CONFLICT);
+        assert_eq!(blockers[0].reason, BlockReason::NodePortConflict);
         assert!(blockers[0]
             .message
             .starts_with("spec.ports: nodePort 30088 is already used by Exposure shop/a"));

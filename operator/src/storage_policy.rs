@@ -7,10 +7,7 @@ use std::net::IpAddr;
 
 use exposure_crd::GlusterfsClass;
 
-use crate::status::Blocker;
-
-pub const NOT_ALLOWED: &str = "StorageClassNotAllowed";
-pub const DISABLED: &str = "StorageClassesDisabled";
+use crate::blocker::{BlockReason, Blocker};
 
 /// The operator's storage-class policy (from flags / chart values).
 #[derive(Clone, Debug, Default)]
@@ -33,7 +30,7 @@ pub fn storage_blockers<'a>(
         let field = format!("spec.storage[{i}].glusterfs");
         if !policy.storage_classes_enabled {
             blockers.push(Blocker {
-                reason: DISABLED.to_string(),
+                reason: BlockReason::StorageClassesDisabled,
                 message: format!(
                     "{field}: this operator is installed with storageClasses.enabled=false and creates no StorageClasses; \
                      use storageClassName with a class your administrator provides"
@@ -43,7 +40,7 @@ pub fn storage_blockers<'a>(
         }
         if let Err(why) = check_resturl(&gluster.resturl, &policy.allowed_resturls) {
             blockers.push(Blocker {
-                reason: NOT_ALLOWED.to_string(),
+                reason: BlockReason::StorageClassNotAllowed,
                 message: format!("{field}.resturl: {why}"),
             });
         }
@@ -54,7 +51,7 @@ pub fn storage_blockers<'a>(
         {
             if !policy.allow_cross_namespace_secrets {
                 blockers.push(Blocker {
-                    reason: NOT_ALLOWED.to_string(),
+                    reason: BlockReason::StorageClassNotAllowed,
                     message: format!(
                         "{field}.secretNamespace: {secret_ns} is not this Exposure's namespace ({namespace}); \
                          keep the heketi Secret in {namespace} or ask an administrator to start the operator \
@@ -243,7 +240,7 @@ mod tests {
         };
         let b = storage_blockers(&policy, "shop", [(0, &g)]);
         assert_eq!(b.len(), 1);
-        assert_eq!(b[0].reason, NOT_ALLOWED);
+        assert_eq!(b[0].reason, BlockReason::StorageClassNotAllowed);
         assert!(b[0].message.starts_with("spec.storage[0].glusterfs.secretNamespace: kube-system is not this Exposure's namespace (shop)"));
         let allow = StoragePolicy {
             allow_cross_namespace_secrets: true,
@@ -259,7 +256,7 @@ mod tests {
             ..Default::default()
         };
         let b = storage_blockers(&StoragePolicy::default(), "shop", [(2, &g)]);
-        assert_eq!(b[0].reason, DISABLED);
+        assert_eq!(b[0].reason, BlockReason::StorageClassesDisabled);
         assert!(b[0].message.starts_with("spec.storage[2].glusterfs: this operator is installed with storageClasses.enabled=false"));
     }
 }

@@ -497,14 +497,7 @@ fn constants(file: &str, module: Option<&str>) -> Vec<String> {
 fn troubleshooting_covers_every_reason() {
     let doc = std::fs::read_to_string(repo().join("docs/troubleshooting.md")).unwrap();
     let mut reasons = constants("status/mod.rs", Some("reason"));
-    for file in [
-        "controller/reconcile.rs",
-        "controller/storage.rs",
-        "storage_policy.rs",
-        "conflicts.rs",
-    ] {
-        reasons.extend(constants(file, None));
-    }
+    reasons.extend(constants("blocker.rs", Some("reason")));
     reasons
         .retain(|r| r.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && !r.contains(' '));
     assert!(reasons.len() >= 30, "found only {} reasons", reasons.len());

@@ -10,7 +10,7 @@ use anyhow::{Context as _, Result};
 use exposure_crd::Exposure;
 use exposure_e2e::heketi::HeketiStandIn;
 use exposure_e2e::{cluster, random_suffix, TestNamespace};
-use exposure_operator::controller::children::ChildKind;
+use exposure_operator::build::ChildKind;
 use kube::api::DynamicObject;
 use kube::Api;
 use support::*;

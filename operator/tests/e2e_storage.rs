@@ -856,4 +856,40 @@ mod in_tree_glusterfs {
         env.ready("web").await?;
         env.finish().await
     }
+
+    /// Every check runs before anything is written: a spec that changes the glusterfs parameters
+    /// of an unused class and also shrinks the volume is refused as a whole, and the class stays.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changed_class_with_a_shrunk_volume_changes_nothing() -> Result<()> {
+        let env = Env::start("st-atomic", &[]).await?;
+        let heketi = HeketiStandIn::start().await?;
+        // Provisioning fails: the PVC stays Pending and no PV uses the class (it could be recreated).
+        heketi.set_fail(Some("heketi is down"));
+        let class = unique_class("gluster-atomic");
+        env.guard_class(&class);
+        env.apply(&gluster_exposure("web", &class, heketi.url(), "", ""))
+            .await?;
+        let before = wait_for(&env.classes, &class, "StorageClass", TIMEOUT, |_| true).await?;
+        env.ready_pending("web").await?;
+
+        let shrunk = gluster_exposure("web", &class, heketi.url(), "", "        volumetype: none")
+            .replace("size: 1Gi", "size: 512Mi");
+        env.apply(&shrunk).await?;
+        let message = env.stalled("web", "InvalidSpec").await?;
+        ensure!(
+            message.contains("smaller than the current size 1Gi"),
+            "{message}"
+        );
+        let after = env.classes.get_opt(&class).await?;
+        ensure!(
+            after.as_ref().map(|sc| sc.uid()) == Some(before.uid()),
+            "the StorageClass was deleted or recreated by a spec that was refused: {after:?}\n{}",
+            env.op.logs()
+        );
+        ensure!(after.and_then(|sc| sc.parameters) == before.parameters);
+
+        env.delete_exposure("web").await?;
+        env.delete_volumes(&["web-data"]).await?;
+        env.finish().await
+    }
 }

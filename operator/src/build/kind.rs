@@ -1,63 +1,126 @@
-//! The closed set of child kinds, in apply order, with their API endpoints.
+//! The one table of child kinds, in apply order. Everything per kind — [`ChildKind`], its API
+//! endpoint, [`ChildRef`], and in the controller the caches and their lookups — is generated
+//! from [`for_each_child_kind!`]; a new kind is one row here plus its builder (a field of
+//! `Children` and its line in `Children::in_apply_order`).
 
 use kube::core::{ApiResource, GroupVersionKind};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ChildKind {
-    StorageClass,
-    PersistentVolumeClaim,
-    ResourceQuota,
-    Deployment,
-    Service,
-    Endpoints,
-    EndpointSlice,
-    Ingress,
+/// Calls `$callback! { Kind: Type, "group", "version", "plural", scope, store_field; ... }`
+/// with every child kind, in apply order: storage first (pods need their claims), the Ingress
+/// last (its backend exists). `scope` is `namespaced` or `cluster`.
+#[macro_export]
+macro_rules! for_each_child_kind {
+    ($callback:ident) => {
+        $callback! {
+            StorageClass: k8s_openapi::api::storage::v1::StorageClass, "storage.k8s.io", "v1", "storageclasses", cluster, storage_classes;
+            PersistentVolumeClaim: k8s_openapi::api::core::v1::PersistentVolumeClaim, "", "v1", "persistentvolumeclaims", namespaced, pvcs;
+            ResourceQuota: k8s_openapi::api::core::v1::ResourceQuota, "", "v1", "resourcequotas", namespaced, quotas;
+            Deployment: k8s_openapi::api::apps::v1::Deployment, "apps", "v1", "deployments", namespaced, deployments;
+            Service: k8s_openapi::api::core::v1::Service, "", "v1", "services", namespaced, services;
+            Endpoints: k8s_openapi::api::core::v1::Endpoints, "", "v1", "endpoints", namespaced, endpoints;
+            EndpointSlice: k8s_openapi::api::discovery::v1::EndpointSlice, "discovery.k8s.io", "v1", "endpointslices", namespaced, endpoint_slices;
+            Ingress: k8s_openapi::api::networking::v1::Ingress, "networking.k8s.io", "v1", "ingresses", namespaced, ingresses;
+        }
+    };
 }
 
-impl ChildKind {
-    /// Apply order: storage first (pods need their claims), the Ingress last (its backend exists).
-    pub const ALL: [ChildKind; 8] = [
-        Self::StorageClass,
-        Self::PersistentVolumeClaim,
-        Self::ResourceQuota,
-        Self::Deployment,
-        Self::Service,
-        Self::Endpoints,
-        Self::EndpointSlice,
-        Self::Ingress,
-    ];
+/// `true` for `namespaced`, `false` for `cluster`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! child_kind_is_namespaced {
+    (namespaced) => {
+        true
+    };
+    (cluster) => {
+        false
+    };
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::StorageClass => "StorageClass",
-            Self::PersistentVolumeClaim => "PersistentVolumeClaim",
-            Self::ResourceQuota => "ResourceQuota",
-            Self::Deployment => "Deployment",
-            Self::Service => "Service",
-            Self::Endpoints => "Endpoints",
-            Self::EndpointSlice => "EndpointSlice",
-            Self::Ingress => "Ingress",
+macro_rules! define_child_kinds {
+    ($($kind:ident: $ty:ty, $group:literal, $version:literal, $plural:literal, $scope:ident, $store:ident;)*) => {
+        /// The closed set of child kinds.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ChildKind {
+            $($kind,)*
         }
-    }
 
-    pub fn namespaced(self) -> bool {
-        self != Self::StorageClass
-    }
+        impl ChildKind {
+            /// Every kind, in apply order.
+            pub const ALL: [ChildKind; [$(stringify!($kind)),*].len()] = [$(Self::$kind),*];
 
-    pub fn api_resource(self) -> ApiResource {
-        let (group, version, plural) = match self {
-            Self::StorageClass => ("storage.k8s.io", "v1", "storageclasses"),
-            Self::PersistentVolumeClaim => ("", "v1", "persistentvolumeclaims"),
-            Self::ResourceQuota => ("", "v1", "resourcequotas"),
-            Self::Deployment => ("apps", "v1", "deployments"),
-            Self::Service => ("", "v1", "services"),
-            Self::Endpoints => ("", "v1", "endpoints"),
-            Self::EndpointSlice => ("discovery.k8s.io", "v1", "endpointslices"),
-            Self::Ingress => ("networking.k8s.io", "v1", "ingresses"),
-        };
-        ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(group, version, self.as_str()),
-            plural,
-        )
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$kind => stringify!($kind),)*
+                }
+            }
+
+            pub fn namespaced(self) -> bool {
+                match self {
+                    $(Self::$kind => $crate::child_kind_is_namespaced!($scope),)*
+                }
+            }
+
+            pub fn api_resource(self) -> ApiResource {
+                let (group, version, plural) = match self {
+                    $(Self::$kind => ($group, $version, $plural),)*
+                };
+                ApiResource::from_gvk_with_plural(
+                    &GroupVersionKind::gvk(group, version, self.as_str()),
+                    plural,
+                )
+            }
+        }
+
+        /// One built child, borrowed and tagged with its kind.
+        #[derive(Clone, Copy, Debug)]
+        pub enum ChildRef<'a> {
+            $($kind(&'a $ty),)*
+        }
+
+        impl ChildRef<'_> {
+            pub fn kind(&self) -> ChildKind {
+                match self {
+                    $(Self::$kind(_) => ChildKind::$kind,)*
+                }
+            }
+
+            pub fn metadata(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                match self {
+                    $(Self::$kind(o) => &o.metadata,)*
+                }
+            }
+
+            pub fn name(&self) -> &str {
+                self.metadata().name.as_deref().unwrap_or_default()
+            }
+
+            /// The object as JSON, with `apiVersion` and `kind`.
+            pub fn to_value(&self) -> serde_json::Result<serde_json::Value> {
+                match self {
+                    $(Self::$kind(o) => serde_json::to_value(o),)*
+                }
+            }
+        }
+    };
+}
+
+for_each_child_kind!(define_child_kinds);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_names_the_api_endpoints() {
+        let ar = ChildKind::Ingress.api_resource();
+        assert_eq!(
+            (ar.group.as_str(), ar.version.as_str(), ar.plural.as_str()),
+            ("networking.k8s.io", "v1", "ingresses")
+        );
+        assert_eq!(ar.kind, "Ingress");
+        assert!(!ChildKind::StorageClass.namespaced());
+        assert!(ChildKind::Service.namespaced());
+        assert_eq!(ChildKind::ALL.len(), 8);
+        assert_eq!(ChildKind::ALL[0], ChildKind::StorageClass);
     }
 }

@@ -107,17 +107,7 @@ pub(crate) mod tests {
 
     use super::*;
 
-    /// An Exposure named `web`, in `namespace` when given, with a uid when given.
-    pub(crate) fn new_exposure(
-        namespace: Option<&str>,
-        uid: Option<&str>,
-        spec: ExposureSpec,
-    ) -> Exposure {
-        let mut exposure = Exposure::new("web", spec);
-        exposure.metadata.namespace = namespace.map(str::to_owned);
-        exposure.metadata.uid = uid.map(str::to_owned);
-        exposure
-    }
+    pub(crate) use crate::fixtures::new_exposure;
 
     pub(crate) fn valid(exposure: &Exposure) -> Valid<'_> {
         Valid {

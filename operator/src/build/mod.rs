@@ -18,9 +18,8 @@ use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, ResourceQuota
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-pub use self::kind::ChildKind;
+pub use self::kind::{ChildKind, ChildRef};
 pub use self::meta::{
     child_labels, headless_service_name, pvc_name, selector_labels, storage_class_name,
     DEFAULT_NAMESPACE,
@@ -84,65 +83,6 @@ impl Children {
                 name: child.name().to_owned(),
             })
             .collect()
-    }
-}
-
-/// One child of [`Children`], borrowed and tagged with its kind.
-#[derive(Clone, Copy, Debug)]
-pub enum ChildRef<'a> {
-    StorageClass(&'a StorageClass),
-    PersistentVolumeClaim(&'a PersistentVolumeClaim),
-    ResourceQuota(&'a ResourceQuota),
-    Deployment(&'a Deployment),
-    Service(&'a Service),
-    Endpoints(&'a Endpoints),
-    EndpointSlice(&'a EndpointSlice),
-    Ingress(&'a Ingress),
-}
-
-impl ChildRef<'_> {
-    pub fn kind(&self) -> ChildKind {
-        match self {
-            Self::StorageClass(_) => ChildKind::StorageClass,
-            Self::PersistentVolumeClaim(_) => ChildKind::PersistentVolumeClaim,
-            Self::ResourceQuota(_) => ChildKind::ResourceQuota,
-            Self::Deployment(_) => ChildKind::Deployment,
-            Self::Service(_) => ChildKind::Service,
-            Self::Endpoints(_) => ChildKind::Endpoints,
-            Self::EndpointSlice(_) => ChildKind::EndpointSlice,
-            Self::Ingress(_) => ChildKind::Ingress,
-        }
-    }
-
-    pub fn metadata(&self) -> &ObjectMeta {
-        match self {
-            Self::StorageClass(o) => &o.metadata,
-            Self::PersistentVolumeClaim(o) => &o.metadata,
-            Self::ResourceQuota(o) => &o.metadata,
-            Self::Deployment(o) => &o.metadata,
-            Self::Service(o) => &o.metadata,
-            Self::Endpoints(o) => &o.metadata,
-            Self::EndpointSlice(o) => &o.metadata,
-            Self::Ingress(o) => &o.metadata,
-        }
-    }
-
-    pub fn name(&self) -> &str {
-        self.metadata().name.as_deref().unwrap_or_default()
-    }
-
-    /// The object as JSON, with `apiVersion` and `kind`.
-    pub fn to_value(&self) -> serde_json::Result<serde_json::Value> {
-        match self {
-            Self::StorageClass(o) => serde_json::to_value(o),
-            Self::PersistentVolumeClaim(o) => serde_json::to_value(o),
-            Self::ResourceQuota(o) => serde_json::to_value(o),
-            Self::Deployment(o) => serde_json::to_value(o),
-            Self::Service(o) => serde_json::to_value(o),
-            Self::Endpoints(o) => serde_json::to_value(o),
-            Self::EndpointSlice(o) => serde_json::to_value(o),
-            Self::Ingress(o) => serde_json::to_value(o),
-        }
     }
 }
 

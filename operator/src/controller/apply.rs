@@ -1,23 +1,20 @@
-//! The only code that writes children: server-side apply (field manager
-//! `exposure-operator`), skipped when nothing we own would change, and deletes.
+//! The write primitives the executor uses: server-side apply (field manager
+//! `exposure-operator`) skipped when nothing we own would change, deletes of exactly the
+//! object looked at, the finalizer patch, the status patch and events.
 
+use exposure_crd::{labels, Exposure, ExposureStatus};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::core::DynamicObject;
-use kube::Api;
-use serde_json::Value;
+use kube::{Api, Resource, ResourceExt};
+use serde_json::{json, Value};
 
-use super::children::{ChildKind, DesiredChild};
 use super::context::Context;
-use super::ownership;
-use super::Error;
+use super::error::Error;
+use crate::build::ChildKind;
+use crate::decide::DesiredChild;
 use crate::drift;
-use exposure_crd::labels;
-
-/// A desired child with what the cluster holds under its name now.
-pub struct Planned {
-    pub child: DesiredChild,
-    pub live: Option<Value>,
-}
+use crate::events::Event;
 
 /// What happened to one child.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,118 +33,52 @@ pub fn dynamic_api(ctx: &Context, kind: ChildKind, namespace: &str) -> Api<Dynam
     }
 }
 
-/// Looks up each desired child: from the cache (our labelled objects), else with one GET (the
-/// name may be held by an object that is not ours). Returns the plan and the conflicts.
-pub async fn plan(
+/// Applies one desired child unless `live` is up to date with it.
+pub async fn apply(
     ctx: &Context,
     namespace: &str,
-    exposure: &str,
-    desired: Vec<DesiredChild>,
-) -> Result<(Vec<Planned>, Vec<String>), Error> {
-    let mut planned = Vec::with_capacity(desired.len());
-    let mut conflicts = Vec::new();
-    for child in desired {
-        let live = match ctx.cached_child(child.kind, namespace, &child.name) {
-            Some(v) => Some(v),
-            None => dynamic_api(ctx, child.kind, namespace)
-                .get_opt(&child.name)
-                .await?
-                .and_then(|o| serde_json::to_value(o).ok()),
-        };
-        if let Some(live) = &live {
-            let meta: kube::api::ObjectMeta =
-                serde_json::from_value(live.get("metadata").cloned().unwrap_or_default())
-                    .unwrap_or_default();
-            let ours = match child.kind {
-                ChildKind::StorageClass => {
-                    ownership::cluster_labelled_for(&meta, namespace, exposure)
-                }
-                // A PVC released by an Exposure of this name is adopted again, as it is.
-                ChildKind::PersistentVolumeClaim => {
-                    ownership::labelled_for(&meta, exposure)
-                        || ownership::retained_from(&meta, exposure)
-                }
-                _ => ownership::labelled_for(&meta, exposure),
-            };
-            if !ours {
-                conflicts.push(foreign_message(child.kind, namespace, &child.name, &meta));
-            }
-        }
-        planned.push(Planned { child, live });
+    child: &DesiredChild,
+    live: Option<&Value>,
+) -> Result<Applied, Error> {
+    let desired = &child.object;
+    if live.is_some_and(|live| drift::is_up_to_date(desired, live)) {
+        return Ok(Applied::Unchanged);
     }
-    Ok((planned, conflicts))
-}
-
-fn foreign_message(
-    kind: ChildKind,
-    namespace: &str,
-    name: &str,
-    meta: &kube::api::ObjectMeta,
-) -> String {
-    let whose = match meta.labels.as_ref().and_then(|l| l.get(labels::NAME)) {
-        Some(other) => format!("it belongs to Exposure {other}"),
-        None => format!("it has no {} label of this Exposure", labels::NAME),
-    };
-    let place = if kind.namespaced() {
-        format!("{namespace}/{name}")
-    } else {
-        name.to_string()
-    };
-    format!("{} {place} already exists and is not managed by this Exposure ({whose}); rename or delete it", kind.as_str())
-}
-
-/// Applies one planned child unless it is up to date.
-pub async fn apply(ctx: &Context, namespace: &str, planned: &Planned) -> Result<Applied, Error> {
-    let desired = &planned.child.object;
-    if let Some(live) = &planned.live {
-        if drift::is_up_to_date(desired, live) {
-            return Ok(Applied::Unchanged);
-        }
-    }
-    let api = dynamic_api(ctx, planned.child.kind, namespace);
+    let api = dynamic_api(ctx, child.kind, namespace);
     let params = PatchParams::apply(labels::MANAGER).force();
-    let name = &planned.child.name;
-    ctx.metrics
-        .count_write(planned.child.kind.as_str(), "apply");
+    let name = &child.name;
+    ctx.metrics.count_write(child.kind.as_str(), "apply");
     match api.patch(name, &params, &Patch::Apply(desired)).await {
         Ok(_) => {}
         // A Service cannot change between ExternalName and the other types in place (clusterIP
         // and nodePorts allocated for one type are invalid for the other): recreate it.
-        Err(kube::Error::Api(e)) if e.code == 422 && needs_recreate(planned) => {
+        Err(kube::Error::Api(e)) if e.code == 422 && needs_recreate(child, live) => {
             tracing::info!(%name, reason = %e.message, "recreating Service whose type cannot change in place");
-            delete(
-                ctx,
-                planned.child.kind,
-                namespace,
-                name,
-                uid_of(planned.live.as_ref()),
-            )
-            .await?;
-            ctx.metrics
-                .count_write(planned.child.kind.as_str(), "apply");
+            delete(ctx, child.kind, namespace, name, uid_of(live)).await?;
+            ctx.metrics.count_write(child.kind.as_str(), "apply");
             api.patch(name, &params, &Patch::Apply(desired)).await?;
         }
         Err(e) => return Err(e.into()),
     }
-    Ok(if planned.live.is_some() {
+    Ok(if live.is_some() {
         Applied::Updated
     } else {
         Applied::Created
     })
 }
 
-fn needs_recreate(planned: &Planned) -> bool {
+fn needs_recreate(child: &DesiredChild, live: Option<&Value>) -> bool {
     let type_of = |v: Option<&Value>| {
         v.and_then(|v| v.pointer("/spec/type"))
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    planned.child.kind == ChildKind::Service
-        && planned.live.is_some()
-        && type_of(planned.live.as_ref()) != type_of(Some(&planned.child.object))
+    child.kind == ChildKind::Service
+        && live.is_some()
+        && type_of(live) != type_of(Some(&child.object))
 }
 
-fn uid_of(v: Option<&Value>) -> Option<String> {
+pub fn uid_of(v: Option<&Value>) -> Option<String> {
     v.and_then(|v| v.pointer("/metadata/uid"))
         .and_then(Value::as_str)
         .map(str::to_owned)
@@ -178,82 +109,84 @@ pub async fn delete(
     }
 }
 
-/// Deletes children labelled for this Exposure, controlled by it, that are no longer desired.
-/// PVCs and StorageClasses are never pruned here (see the storage module).
-pub async fn prune(
+/// Re-applies a PVC as released (see `decide::storage::release_patch`).
+pub async fn release_pvc(
     ctx: &Context,
     namespace: &str,
-    exposure: &str,
-    uid: &str,
-    desired: &[Planned],
-) -> Result<Vec<(ChildKind, String)>, Error> {
-    let mut deleted = Vec::new();
-    for kind in ChildKind::ALL {
-        if matches!(
-            kind,
-            ChildKind::PersistentVolumeClaim | ChildKind::StorageClass
-        ) {
-            continue;
-        }
-        for live in ctx.labelled_children(kind, namespace, exposure) {
-            let meta: kube::api::ObjectMeta =
-                serde_json::from_value(live.get("metadata").cloned().unwrap_or_default())
-                    .unwrap_or_default();
-            let name = meta.name.clone().unwrap_or_default();
-            let still_desired = desired
-                .iter()
-                .any(|p| p.child.kind == kind && p.child.name == name);
-            // Endpoints written by the endpoints controller copy our Service labels but have no
-            // ownerReference: only what we control is ours to delete.
-            if still_desired || !ownership::controlled_by(&meta, uid) {
-                continue;
-            }
-            delete(ctx, kind, namespace, &name, meta.uid.clone()).await?;
-            deleted.push((kind, name));
-        }
-    }
-    Ok(deleted)
+    name: &str,
+    patch: &Value,
+) -> Result<(), Error> {
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), namespace);
+    ctx.metrics.count_write("PersistentVolumeClaim", "apply");
+    api.patch(
+        name,
+        &PatchParams::apply(labels::MANAGER).force(),
+        &Patch::Apply(patch),
+    )
+    .await?;
+    Ok(())
 }
 
-/// On clusters with EndpointSlices the operator neither builds nor watches v1 Endpoints (on
-/// 1.33+ every request to them draws a deprecation warning). An Endpoints it wrote before the
-/// cluster was upgraded is named in the Exposure's `status.resources`: it is deleted once,
-/// if it is still ours (our label, controlled by this Exposure), and the status written after
-/// this reconcile no longer names it, so nothing asks for v1 Endpoints again.
-pub async fn prune_legacy_endpoints(
+/// Sets the Exposure's finalizers; no write when they are already as wanted.
+pub async fn set_finalizers(
     ctx: &Context,
-    exposure: &exposure_crd::Exposure,
-    namespace: &str,
-    uid: &str,
-) -> Result<Vec<(ChildKind, String)>, Error> {
-    if !ctx.cluster.supports(crate::cluster::Feature::EndpointSlice) {
-        return Ok(Vec::new());
+    exposure: &Exposure,
+    finalizers: Vec<String>,
+) -> Result<(), Error> {
+    let sorted = |list: &[String]| {
+        let mut list = list.to_vec();
+        list.sort();
+        list
+    };
+    if sorted(exposure.finalizers()) == sorted(&finalizers) {
+        return Ok(());
     }
-    let listed = exposure
-        .status
-        .iter()
-        .flat_map(|s| &s.resources)
-        .filter(|r| r.kind == ChildKind::Endpoints.as_str());
-    let mut deleted = Vec::new();
-    for legacy in listed {
-        let api = dynamic_api(ctx, ChildKind::Endpoints, namespace);
-        let Some(live) = api.get_opt(&legacy.name).await? else {
-            continue;
-        };
-        let exposure_name = exposure.metadata.name.as_deref().unwrap_or_default();
-        if ownership::labelled_for(&live.metadata, exposure_name)
-            && ownership::controlled_by(&live.metadata, uid)
-        {
-            delete(
-                ctx,
-                ChildKind::Endpoints,
-                namespace,
-                &legacy.name,
-                live.metadata.uid.clone(),
-            )
-            .await?;
-            deleted.push((ChildKind::Endpoints, legacy.name.clone()));
+    let api: Api<Exposure> = Api::namespaced(
+        ctx.client.clone(),
+        &exposure.namespace().unwrap_or_default(),
+    );
+    // The resourceVersion makes this a compare-and-swap: a concurrent change to the list fails
+    // instead of being overwritten.
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": exposure.resource_version()}});
+    ctx.metrics.count_write("Exposure", "patch");
+    api.patch(
+        &exposure.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn write_status(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    status: &ExposureStatus,
+) -> Result<(), Error> {
+    let api: Api<Exposure> = Api::namespaced(ctx.client.clone(), namespace);
+    let patch = json!({
+        "apiVersion": format!("{}/{}", exposure_crd::GROUP, exposure_crd::VERSION),
+        "kind": "Exposure",
+        "status": status,
+    });
+    ctx.metrics.count_write("Exposure", "status");
+    api.patch_status(
+        name,
+        &PatchParams::apply(labels::MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Publishes events about the Exposure (each counted as a write).
+pub async fn publish(ctx: &Context, exposure: &Exposure, notes: &[Event]) {
+    let reference = exposure.object_ref(&());
+    for ev in notes {
+        ctx.metrics.count_write("Event", "create");
+        if let Err(e) = ctx.recorder.publish(&ev.to_kube(), &reference).await {
+            tracing::warn!(error = %e, reason = %ev.reason, "could not publish event");
         }
     }
-    Ok(deleted)
 }

@@ -26,6 +26,17 @@ pub struct OperatorConfig {
     pub instance: String,
 }
 
+impl OperatorConfig {
+    /// What a tenant may ask of a GlusterFS StorageClass.
+    pub fn storage_policy(&self) -> crate::storage_policy::StoragePolicy {
+        crate::storage_policy::StoragePolicy {
+            storage_classes_enabled: self.storage_classes_enabled,
+            allowed_resturls: self.gluster_allowed_resturls.clone(),
+            allow_cross_namespace_secrets: self.gluster_allow_cross_namespace_secrets,
+        }
+    }
+}
+
 impl Default for OperatorConfig {
     fn default() -> Self {
         Self {

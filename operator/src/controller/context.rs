@@ -5,21 +5,20 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use exposure_crd::Exposure;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service,
-};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::api::storage::v1::StorageClass;
+use std::fmt::Debug;
+
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, Pod};
+use kube::api::ObjectMeta;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::children::ChildKind;
 use super::config::OperatorConfig;
+use super::index::ExposureIndex;
 use super::metrics::Metrics;
+use crate::build::ChildKind;
 use crate::cluster::ClusterInfo;
 
 /// Caches of one watch scope (all namespaces, or one namespace), label-selected so that only
@@ -27,22 +26,119 @@ use crate::cluster::ClusterInfo;
 #[derive(Clone)]
 pub struct Stores {
     pub exposures: Store<Exposure>,
-    pub deployments: Store<Deployment>,
-    pub services: Store<Service>,
-    /// Clusters before 1.21 only (empty, and not watched, elsewhere).
-    pub endpoints: Store<Endpoints>,
-    /// Clusters from 1.21 only (empty, and not watched, before).
-    pub endpoint_slices: Store<EndpointSlice>,
-    pub ingresses: Store<Ingress>,
-    pub quotas: Store<ResourceQuota>,
-    pub pvcs: Store<PersistentVolumeClaim>,
+    pub children: ChildStores,
     pub pods: Store<Pod>,
+}
+
+/// Makes the cache of one child kind (the controller's watches; a cluster-scoped kind's cache
+/// is shared by all scopes).
+pub trait StoreFactory {
+    fn namespaced<K>(&mut self) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static;
+    fn cluster<K>(&mut self) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static;
+}
+
+macro_rules! child_store {
+    ($factory:ident, namespaced, $ty:ty) => {
+        $factory.namespaced::<$ty>()
+    };
+    ($factory:ident, cluster, $ty:ty) => {
+        $factory.cluster::<$ty>()
+    };
+}
+
+macro_rules! define_child_stores {
+    ($($kind:ident: $ty:ty, $group:literal, $version:literal, $plural:literal, $scope:ident, $store:ident;)*) => {
+        /// One cache per child kind (from the table in `build/kind.rs`).
+        #[derive(Clone)]
+        pub struct ChildStores {
+            $(pub $store: Store<$ty>,)*
+        }
+
+        impl ChildStores {
+            pub fn new(factory: &mut impl StoreFactory) -> Self {
+                Self {
+                    $($store: child_store!(factory, $scope, $ty),)*
+                }
+            }
+
+            /// The cached live child, serialised; `None` when the cache does not hold it.
+            pub fn cached_child(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<Value> {
+                let ns = kind.namespaced().then_some(namespace);
+                match kind {
+                    $(ChildKind::$kind => get(&self.$store, ns, name),)*
+                }
+            }
+
+            /// Metadata of the cached children of `kind` labelled for the Exposure
+            /// `namespace/name`.
+            pub fn labelled(&self, kind: ChildKind, namespace: &str, name: &str) -> Vec<ObjectMeta> {
+                let keep = |meta: &ObjectMeta| {
+                    if kind.namespaced() {
+                        meta.namespace.as_deref() == Some(namespace)
+                            && crate::ownership::labelled_for(meta, name)
+                    } else {
+                        crate::ownership::cluster_labelled_for(meta, namespace, name)
+                    }
+                };
+                match kind {
+                    $(ChildKind::$kind => select(&self.$store, keep),)*
+                }
+            }
+
+            /// Waits until every child cache holds its initial list.
+            pub async fn synced(&self) {
+                $(super::caches::synced(&self.$store).await;)*
+            }
+        }
+    };
+}
+
+crate::for_each_child_kind!(define_child_stores);
+
+fn get<K>(store: &Store<K>, namespace: Option<&str>, name: &str) -> Option<Value>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::Serialize + 'static,
+{
+    let mut key = ObjectRef::<K>::new(name);
+    if let Some(ns) = namespace {
+        key = key.within(ns);
+    }
+    store
+        .get(&key)
+        .and_then(|o| serde_json::to_value(o.as_ref()).ok())
+}
+
+fn select<K>(store: &Store<K>, keep: impl Fn(&ObjectMeta) -> bool) -> Vec<ObjectMeta>
+where
+    K: Resource<DynamicType = ()> + Clone + 'static,
+{
+    store
+        .state()
+        .iter()
+        .filter(|o| keep(o.meta()))
+        .map(|o| o.meta().clone())
+        .collect()
 }
 
 /// Cluster-wide caches shared by all scopes.
 #[derive(Clone)]
 pub struct ClusterStores {
-    pub storage_classes: Store<StorageClass>,
     pub persistent_volumes: Store<PersistentVolume>,
     pub nodes: Option<Store<Node>>,
 }
@@ -55,8 +151,10 @@ pub struct Context {
     pub recorder: Recorder,
     pub stores: Stores,
     pub cluster_stores: ClusterStores,
-    /// Exposure caches of every scope (for host/nodePort conflicts across namespaces).
+    /// Exposure caches of every scope (the sweep looks Exposures of other scopes up).
     pub all_exposures: Vec<Store<Exposure>>,
+    /// Claims and Ready status of the Exposures of every scope.
+    pub index: Arc<ExposureIndex>,
     /// Consecutive transient failures per Exposure, for exponential backoff.
     pub failures: Mutex<HashMap<ObjectRef<Exposure>, Failures>>,
 }
@@ -125,66 +223,37 @@ impl Context {
         )
     }
 
-    /// The cached live child, serialised; `None` when the cache does not hold it.
-    pub fn cached_child(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<Value> {
-        fn get<K>(store: &Store<K>, namespace: Option<&str>, name: &str) -> Option<Value>
-        where
-            K: Resource<DynamicType = ()> + Clone + serde::Serialize + 'static,
-        {
-            let mut key = ObjectRef::<K>::new(name);
-            if let Some(ns) = namespace {
-                key = key.within(ns);
-            }
-            store
-                .get(&key)
-                .and_then(|o| serde_json::to_value(o.as_ref()).ok())
-        }
-        let ns = Some(namespace);
-        match kind {
-            ChildKind::StorageClass => get(&self.cluster_stores.storage_classes, None, name),
-            ChildKind::PersistentVolumeClaim => get(&self.stores.pvcs, ns, name),
-            ChildKind::ResourceQuota => get(&self.stores.quotas, ns, name),
-            ChildKind::Deployment => get(&self.stores.deployments, ns, name),
-            ChildKind::Service => get(&self.stores.services, ns, name),
-            ChildKind::Endpoints => get(&self.stores.endpoints, ns, name),
-            ChildKind::EndpointSlice => get(&self.stores.endpoint_slices, ns, name),
-            ChildKind::Ingress => get(&self.stores.ingresses, ns, name),
-        }
+    /// Sets the `exposure_managed_exposures` gauge from the index.
+    pub fn update_ready_gauge(&self) {
+        let (ready, not_ready, unknown) = self.index.ready_counts();
+        self.metrics.set_exposures("True", ready);
+        self.metrics.set_exposures("False", not_ready);
+        self.metrics.set_exposures("Unknown", unknown);
     }
 
-    /// Cached children of `kind` labelled for the Exposure `namespace/name`, serialised.
-    pub fn labelled_children(&self, kind: ChildKind, namespace: &str, name: &str) -> Vec<Value> {
-        fn select<K>(store: &Store<K>, keep: impl Fn(&K) -> bool) -> Vec<Value>
-        where
-            K: Resource<DynamicType = ()> + Clone + serde::Serialize + 'static,
-        {
-            store
-                .state()
-                .iter()
-                .filter(|o| keep(o))
-                .filter_map(|o| serde_json::to_value(o.as_ref()).ok())
-                .collect()
-        }
-        let in_scope = |meta: &kube::api::ObjectMeta| {
-            meta.namespace.as_deref() == Some(namespace)
-                && super::ownership::labelled_for(meta, name)
-        };
-        match kind {
-            ChildKind::StorageClass => select(&self.cluster_stores.storage_classes, |o| {
-                super::ownership::cluster_labelled_for(&o.metadata, namespace, name)
-            }),
-            ChildKind::PersistentVolumeClaim => {
-                select(&self.stores.pvcs, |o| in_scope(&o.metadata))
-            }
-            ChildKind::ResourceQuota => select(&self.stores.quotas, |o| in_scope(&o.metadata)),
-            ChildKind::Deployment => select(&self.stores.deployments, |o| in_scope(&o.metadata)),
-            ChildKind::Service => select(&self.stores.services, |o| in_scope(&o.metadata)),
-            ChildKind::Endpoints => select(&self.stores.endpoints, |o| in_scope(&o.metadata)),
-            ChildKind::EndpointSlice => {
-                select(&self.stores.endpoint_slices, |o| in_scope(&o.metadata))
-            }
-            ChildKind::Ingress => select(&self.stores.ingresses, |o| in_scope(&o.metadata)),
-        }
+    /// The cached object `namespace/name` of `store`.
+    pub fn cached<K>(&self, store: &Store<K>, namespace: &str, name: &str) -> Option<K>
+    where
+        K: Resource<DynamicType = ()> + Clone + 'static,
+    {
+        store
+            .get(&ObjectRef::<K>::new(name).within(namespace))
+            .map(|o| o.as_ref().clone())
+    }
+
+    /// The cached live child, serialised; `None` when the cache does not hold it.
+    pub fn cached_child(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<Value> {
+        self.stores.children.cached_child(kind, namespace, name)
+    }
+
+    /// Metadata of the cached children of `kind` labelled for the Exposure `namespace/name`.
+    pub fn labelled_children(
+        &self,
+        kind: ChildKind,
+        namespace: &str,
+        name: &str,
+    ) -> Vec<ObjectMeta> {
+        self.stores.children.labelled(kind, namespace, name)
     }
 }
 

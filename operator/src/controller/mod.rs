@@ -1,14 +1,17 @@
 //! `exposure-operator run`: watches Exposures and their children and reconciles them.
 
 pub mod apply;
-pub mod children;
+pub mod caches;
 pub mod config;
 pub mod context;
+pub mod error;
+pub mod execute;
 pub mod http;
+pub mod index;
 pub mod metrics;
-pub mod ownership;
 pub mod reconcile;
-pub mod storage;
+pub mod snapshot;
+pub mod sweep;
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -16,12 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use exposure_crd::{labels, Exposure};
 use futures::{Stream, StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    Endpoints, Node, PersistentVolume, PersistentVolumeClaim, Pod, ResourceQuota, Service,
-};
-use k8s_openapi::api::discovery::v1::EndpointSlice;
-use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::core::v1::{Node, PersistentVolume, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -33,30 +31,12 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
 use crate::cluster::{ClusterInfo, Feature, KubeVersion};
+use caches::synced;
 pub use config::OperatorConfig;
-use context::{ClusterStores, Context, Stores};
+use context::{ChildStores, ClusterStores, Context, StoreFactory, Stores};
+pub use error::Error;
+use index::ExposureIndex;
 use metrics::Metrics;
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error("Kubernetes API: {0}")]
-    Kube(#[from] kube::Error),
-    #[error("the object has no {0}")]
-    MissingField(&'static str),
-}
-
-impl Error {
-    /// Label value of `exposure_reconcile_errors_total{error=...}`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Error::Kube(kube::Error::Api(e)) if e.code == 403 => "forbidden",
-            Error::Kube(kube::Error::Api(e)) if e.code == 409 => "conflict",
-            Error::Kube(kube::Error::Api(_)) => "api",
-            Error::Kube(_) => "transport",
-            Error::MissingField(_) => "invalid_object",
-        }
-    }
-}
 
 /// Children selector: only our objects are cached.
 fn managed_selector() -> String {
@@ -159,6 +139,19 @@ where
     (store, stream)
 }
 
+/// Whether the operator watches children of `kind` on this cluster. One API for a
+/// selector-less Service's addresses: EndpointSlices do not exist before 1.21, and from 1.33
+/// every request to v1 Endpoints draws a deprecation warning (legacy ones are found through
+/// `status.resources`, see `execute`).
+fn served(cluster: &ClusterInfo, kind: &str) -> bool {
+    let slices = cluster.supports(Feature::EndpointSlice);
+    match kind {
+        "Endpoints" => !slices,
+        "EndpointSlice" => slices,
+        _ => true,
+    }
+}
+
 /// A cache with nothing to watch (a kind the cluster lacks, or one the operator may not read):
 /// empty, and synced from the start so that reconciles do not wait for it.
 fn synced_empty_store<K>() -> Store<K>
@@ -169,6 +162,83 @@ where
     writer.apply_watcher_event(&watcher::Event::Init);
     writer.apply_watcher_event(&watcher::Event::InitDone);
     store
+}
+
+/// Makes the caches of one watch scope: each namespaced child kind watched (label-selected) in
+/// the scope, its events mapped to the Exposure they wake up; the cluster-scoped StorageClass
+/// cache is the one shared by every scope.
+struct ScopeStores<'a> {
+    client: &'a Client,
+    /// Kinds the cluster does not serve, or deprecates, get an empty cache instead of a watch.
+    cluster: &'a ClusterInfo,
+    namespace: Option<&'a str>,
+    selector: watcher::Config,
+    triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
+    storage_classes: Store<StorageClass>,
+}
+
+impl ScopeStores<'_> {
+    fn watch<K>(&mut self, cfg: watcher::Config) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let (store, stream) = reflect(scoped_api::<K>(self.client, self.namespace), cfg);
+        // Watch errors are retried by the backoff; a trigger only needs the mapped object.
+        self.triggers.push(
+            stream
+                .filter_map(|r| async move { r.ok().and_then(to_exposure) })
+                .boxed(),
+        );
+        store
+    }
+}
+
+impl StoreFactory for ScopeStores<'_> {
+    fn namespaced<K>(&mut self) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        if !served(self.cluster, &K::kind(&())) {
+            return synced_empty_store();
+        }
+        let selector = self.selector.clone();
+        self.watch(selector)
+    }
+
+    fn cluster<K>(&mut self) -> Store<K>
+    where
+        K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
+            + Clone
+            + DeserializeOwned
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        // The one cluster-scoped kind is shared (a watch for each scope would multiply it).
+        let shared: &dyn std::any::Any = &self.storage_classes;
+        match shared.downcast_ref::<Store<K>>() {
+            Some(store) => store.clone(),
+            None => {
+                let (store, stream) =
+                    reflect(Api::<K>::all(self.client.clone()), self.selector.clone());
+                tokio::spawn(stream.for_each(|_| async {}));
+                store
+            }
+        }
+    }
 }
 
 /// managedFields are often the largest part of an object and nothing here reads them: keep
@@ -227,7 +297,6 @@ pub async fn run(
     } else {
         (synced_empty_store(), futures::stream::empty().boxed())
     };
-    let slices = cluster.supports(Feature::EndpointSlice);
     let (persistent_volumes, pv_stream) = reflect(
         Api::<PersistentVolume>::all(client.clone()),
         watcher::Config::default(),
@@ -235,7 +304,6 @@ pub async fn run(
     let (nodes, node_stream) =
         reflect(Api::<Node>::all(client.clone()), watcher::Config::default());
     let cluster_stores = ClusterStores {
-        storage_classes,
         persistent_volumes: persistent_volumes.clone(),
         nodes: Some(nodes.clone()),
     };
@@ -249,10 +317,12 @@ pub async fn run(
         triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
         exposure_stream: futures::stream::BoxStream<'static, Result<Exposure, watcher::Error>>,
     }
+    let index = Arc::new(ExposureIndex::default());
     let mut scoped = Vec::new();
-    for namespace in scopes {
+    for (scope_id, namespace) in scopes.into_iter().enumerate() {
         let ns = namespace.as_deref();
         let (exposures, exposure_writer) = reflector::store();
+        let (feed, gauge_metrics) = (index.clone(), metrics.clone());
         let exposure_stream = reflector::reflector(
             exposure_writer,
             watcher(
@@ -262,41 +332,30 @@ pub async fn run(
             .modify(drop_managed_fields),
         )
         .default_backoff()
+        .inspect_ok(move |event| {
+            feed.observe(scope_id, event);
+            let (ready, not_ready, unknown) = feed.ready_counts();
+            gauge_metrics.set_exposures("True", ready);
+            gauge_metrics.set_exposures("False", not_ready);
+            gauge_metrics.set_exposures("Unknown", unknown);
+        })
         .applied_objects()
         .boxed();
-        let mut triggers = Vec::new();
-        macro_rules! child {
-            ($t:ty, $cfg:expr) => {{
-                let (store, stream) = reflect(scoped_api::<$t>(&client, ns), $cfg);
-                // Watch errors are retried by the backoff; a trigger only needs the mapped object.
-                triggers.push(
-                    stream
-                        .filter_map(|r| async move { r.ok().and_then(to_exposure) })
-                        .boxed(),
-                );
-                store
-            }};
-        }
+        let mut factory = ScopeStores {
+            client: &client,
+            cluster: &cluster,
+            namespace: ns,
+            selector: managed.clone(),
+            triggers: Vec::new(),
+            storage_classes: storage_classes.clone(),
+        };
+        let children = ChildStores::new(&mut factory);
+        let pods = factory.watch::<Pod>(watcher::Config::default().labels(labels::NAME));
+        let triggers = factory.triggers;
         let stores = Stores {
             exposures,
-            deployments: child!(Deployment, managed.clone()),
-            services: child!(Service, managed.clone()),
-            // One API for a selector-less Service's addresses: v1 Endpoints draw a deprecation
-            // warning on every request from 1.33 on, EndpointSlices do not exist before 1.21.
-            endpoints: if slices {
-                synced_empty_store()
-            } else {
-                child!(Endpoints, managed.clone())
-            },
-            endpoint_slices: if slices {
-                child!(EndpointSlice, managed.clone())
-            } else {
-                synced_empty_store()
-            },
-            ingresses: child!(Ingress, managed.clone()),
-            quotas: child!(ResourceQuota, managed.clone()),
-            pvcs: child!(PersistentVolumeClaim, managed.clone()),
-            pods: child!(Pod, watcher::Config::default().labels(labels::NAME)),
+            children,
+            pods,
         };
         scoped.push(Scope {
             namespace,
@@ -333,6 +392,7 @@ pub async fn run(
             stores: stores.clone(),
             cluster_stores: cluster_stores.clone(),
             all_exposures: all_exposures.clone(),
+            index: index.clone(),
             failures: Mutex::new(HashMap::new()),
         });
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
@@ -365,7 +425,7 @@ pub async fn run(
                 })
                 .await;
         }));
-        tasks.push(tokio::spawn(sweep_loop(ctx, shutdown.clone())));
+        tasks.push(tokio::spawn(sweep::sweep_loop(ctx, shutdown.clone())));
     }
 
     // Ready once every cache has its initial list.
@@ -384,43 +444,4 @@ pub async fn run(
         let _ = task.await;
     }
     Ok(())
-}
-
-/// Waits until the store holds its initial list. A waiter may miss the one wake-up when several
-/// wait on the same store, so each try is bounded and repeated (a fresh call returns at once
-/// once the store is ready).
-async fn synced<K>(store: &Store<K>)
-where
-    K: kube::runtime::reflector::Lookup + Clone + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone,
-{
-    while tokio::time::timeout(
-        std::time::Duration::from_millis(500),
-        store.wait_until_ready(),
-    )
-    .await
-    .is_err()
-    {}
-}
-
-async fn sweep_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) {
-    // Never sweep from half-filled caches: a missing Exposure would look deleted.
-    let s = &ctx.stores;
-    synced(&s.exposures).await;
-    synced(&s.pvcs).await;
-    synced(&ctx.cluster_stores.storage_classes).await;
-    synced(&ctx.cluster_stores.persistent_volumes).await;
-    for other in &ctx.all_exposures {
-        synced(other).await;
-    }
-    loop {
-        if let Err(e) = storage::sweep(&ctx).await {
-            ctx.metrics.count_error(e.kind());
-            tracing::warn!(error = %e, "storage sweep failed");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(storage::sweep_interval()) => {}
-            _ = shutdown.wait_for(|s| *s) => return,
-        }
-    }
 }

@@ -50,15 +50,7 @@ pub struct Observed {
     pub node_address: Option<String>,
 }
 
-/// Why a reconcile cannot progress without a change to the spec or the cluster.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Blocker {
-    /// `InvalidSpec`, `UnsupportedByCluster`, `ResourceConflict`, `HostConflict`,
-    /// `NodePortConflict`, `StorageClassImmutable`, `StorageClassNotAllowed`,
-    /// `StorageClassesDisabled`.
-    pub reason: String,
-    pub message: String,
-}
+pub use crate::blocker::{BlockReason, Blocker};
 
 /// What this reconcile did.
 #[derive(Clone, Debug)]
@@ -67,6 +59,13 @@ pub enum Outcome<'a> {
     Applied(&'a Children),
     /// Nothing was applied or pruned (the last good children stay).
     Blocked(Vec<Blocker>),
+    /// The API server refused a child half-way through the apply (422, quota): the children
+    /// before it were applied, it and those after it were not, nothing was pruned.
+    PartiallyApplied {
+        applied: Vec<ResourceRef>,
+        not_applied: Vec<ResourceRef>,
+        blockers: Vec<Blocker>,
+    },
 }
 
 /// Every condition reason this module writes, by condition type.
@@ -366,12 +365,13 @@ struct Stall {
     message: String,
 }
 
-/// Blockers first (nothing was applied), then a Deployment past its progress deadline.
+/// Blockers first (nothing, or only part, was applied), then a Deployment past its progress
+/// deadline.
 fn stall(outcome: &Outcome<'_>, workload_stall: Option<&Stall>) -> Option<Stall> {
     match outcome {
         Outcome::Blocked(blockers) => Some(match blockers.first() {
             Some(first) => Stall {
-                reason: first.reason.clone(),
+                reason: first.reason.as_str().to_owned(),
                 message: join(blockers.iter().map(|b| b.message.as_str())),
             },
             None => Stall {
@@ -379,6 +379,34 @@ fn stall(outcome: &Outcome<'_>, workload_stall: Option<&Stall>) -> Option<Stall>
                 message: "nothing was applied".to_owned(),
             },
         }),
+        Outcome::PartiallyApplied {
+            applied,
+            not_applied,
+            blockers,
+        } => {
+            let listed = |refs: &[ResourceRef]| {
+                if refs.is_empty() {
+                    "nothing".to_owned()
+                } else {
+                    refs.iter()
+                        .map(|r| format!("{} {}", r.kind, r.name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            };
+            let why = join(blockers.iter().map(|b| b.message.as_str()));
+            Some(Stall {
+                reason: blockers
+                    .first()
+                    .map_or(reason::BLOCKED, |b| b.reason.as_str())
+                    .to_owned(),
+                message: format!(
+                    "{why}; applied: {}; not applied: {}",
+                    listed(applied),
+                    listed(not_applied)
+                ),
+            })
+        }
         Outcome::Applied(_) => workload_stall.cloned(),
     }
 }
@@ -662,24 +690,29 @@ fn assess_storage(target: &Target<'_>, observed: &Observed) -> Verdict {
 }
 
 /// Applied: what was applied, in apply order. Blocked: nothing was pruned, so the last
-/// recorded list stays, followed by observed children it lacks.
+/// recorded list stays, followed by observed children it lacks. Partially applied: the same,
+/// plus the children applied now.
 fn resources(exposure: &Exposure, outcome: &Outcome<'_>, observed: &Observed) -> Vec<ResourceRef> {
-    match outcome {
-        Outcome::Applied(children) => children.resource_refs(),
-        Outcome::Blocked(_) => {
-            let mut refs = exposure
-                .status
-                .as_ref()
-                .map(|s| s.resources.clone())
-                .unwrap_or_default();
-            for observed_ref in observed_refs(observed, &exposure.spec) {
-                if !refs.contains(&observed_ref) {
-                    refs.push(observed_ref);
-                }
-            }
-            refs
+    let applied_now = match outcome {
+        Outcome::Applied(children) => return children.resource_refs(),
+        Outcome::Blocked(_) => &[][..],
+        Outcome::PartiallyApplied { applied, .. } => applied.as_slice(),
+    };
+    let mut refs = exposure
+        .status
+        .as_ref()
+        .map(|s| s.resources.clone())
+        .unwrap_or_default();
+    for new_ref in applied_now
+        .iter()
+        .cloned()
+        .chain(observed_refs(observed, &exposure.spec))
+    {
+        if !refs.contains(&new_ref) {
+            refs.push(new_ref);
         }
     }
+    refs
 }
 
 /// The observed children, in apply order (PVCs by name). The Endpoints object is ours only with

@@ -6,6 +6,17 @@ pub use crate::build::ChildKind;
 use crate::build::Children;
 use crate::drift;
 
+/// A built child that does not serialise: a bug, reported as an error (never dropped, which
+/// would make prune delete the live object).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot serialise {kind} {name}: {source}")]
+pub struct SerialiseError {
+    pub kind: &'static str,
+    pub name: String,
+    #[source]
+    pub source: serde_json::Error,
+}
+
 /// One desired child, serialised.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DesiredChild {
@@ -16,14 +27,18 @@ pub struct DesiredChild {
 
 /// The desired children in apply order, serialised exactly as applied (and as `render` prints
 /// them): each with the hash of itself.
-pub fn desired_children(children: &Children) -> Vec<DesiredChild> {
+pub fn desired_children(children: &Children) -> Result<Vec<DesiredChild>, SerialiseError> {
     children
         .in_apply_order()
         .iter()
-        .filter_map(|child| {
-            let mut object = child.to_value().ok()?;
+        .map(|child| {
+            let mut object = child.to_value().map_err(|source| SerialiseError {
+                kind: child.kind().as_str(),
+                name: child.name().to_string(),
+                source,
+            })?;
             drift::stamp_hash(&mut object);
-            Some(DesiredChild {
+            Ok(DesiredChild {
                 kind: child.kind(),
                 name: child.name().to_string(),
                 object,
@@ -57,7 +72,7 @@ spec:
         let exposure: exposure_crd::Exposure = serde_yaml::from_str(yaml).expect("parses");
         let cluster = ClusterInfo::default();
         let valid = validate(&exposure, &cluster).expect("valid");
-        let children = desired_children(&build(&valid, &cluster));
+        let children = desired_children(&build(&valid, &cluster)).expect("serialises");
         let got: Vec<(ChildKind, &str)> =
             children.iter().map(|c| (c.kind, c.name.as_str())).collect();
         assert_eq!(

@@ -1,0 +1,225 @@
+//! The executor: the only code that writes. It makes a [`Decision`]'s writes in order and
+//! reports exactly what happened; an apply the API server refuses half-way (422, quota) stops
+//! the plan, and the status then says which children were applied and which were not.
+
+use std::time::Duration;
+
+use exposure_crd::{Exposure, ExposureStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::runtime::events::EventType;
+
+use crate::events::Event;
+use kube::ResourceExt;
+
+use super::apply::{self, Applied};
+use super::context::Context;
+use super::error::{refusal, Error};
+use crate::blocker::{BlockReason, Blocker};
+use crate::build::ChildKind;
+use crate::decide::storage::{finalizers_with_cleanup, has_cleanup_finalizer};
+use crate::decide::{stopped_status, Cleanup, Decision, Deletion, Plan, Release};
+use crate::events::{self, note};
+
+/// After this many failed cleanup attempts a deleting Exposure lets go (with an event), so
+/// deletion never hangs on an unreachable dependency.
+const MAX_CLEANUP_ATTEMPTS: u32 = 5;
+/// Quota frees up without any event we watch: look again soon.
+pub const QUOTA_RECHECK: Duration = Duration::from_secs(30);
+
+/// What the executor did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Done {
+    /// Every step of the plan succeeded.
+    Applied,
+    /// Nothing but the status was written.
+    Blocked,
+    /// The apply stopped at a refused child; it and the children after it were not applied.
+    Stopped {
+        reason: BlockReason,
+        applied: Vec<(ChildKind, String)>,
+        not_applied: Vec<(ChildKind, String)>,
+    },
+    /// A deleting Exposure was cleaned up (or had nothing of ours).
+    Finalized,
+}
+
+impl Done {
+    /// When to look again without a watch event.
+    pub fn requeue(&self, resync: Duration) -> Option<Duration> {
+        match self {
+            Done::Finalized => None,
+            Done::Stopped {
+                reason: BlockReason::QuotaExceeded,
+                ..
+            } => Some(QUOTA_RECHECK),
+            _ => Some(resync),
+        }
+    }
+}
+
+pub async fn execute(
+    ctx: &Context,
+    exposure: &Exposure,
+    decision: Decision,
+    now: &Time,
+) -> Result<Done, Error> {
+    match decision {
+        Decision::Nothing => Ok(Done::Finalized),
+        Decision::Cleanup(cleanup) => finalize(ctx, exposure, cleanup).await,
+        Decision::Blocked { status, .. } => {
+            finish(ctx, exposure, &status, Vec::new()).await?;
+            Ok(Done::Blocked)
+        }
+        Decision::Apply(plan) => run(ctx, exposure, *plan, now).await,
+    }
+}
+
+async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Result<Done, Error> {
+    let namespace = exposure.namespace().unwrap_or_default();
+    let mut notes = Vec::new();
+    if plan.add_finalizer {
+        apply::set_finalizers(ctx, exposure, finalizers_with_cleanup(exposure, true)).await?;
+    }
+    let mut changed = false;
+    for (index, step) in plan.apply.iter().enumerate() {
+        let child = &step.child;
+        let mut live = step.live.as_ref();
+        if step.recreate {
+            apply::delete(
+                ctx,
+                child.kind,
+                &namespace,
+                &child.name,
+                apply::uid_of(live),
+            )
+            .await?;
+            live = None;
+        }
+        match apply::apply(ctx, &namespace, child, live).await {
+            Ok(Applied::Unchanged) => {}
+            Ok(done) => {
+                changed = true;
+                notes.push(events::applied(
+                    done == Applied::Created,
+                    child.kind,
+                    &namespace,
+                    &child.name,
+                ));
+            }
+            Err(Error::Kube(kube::Error::Api(status))) if refusal(&status).is_some() => {
+                let reason = refusal(&status).unwrap_or(BlockReason::InvalidSpec);
+                let blocker = Blocker::new(
+                    reason,
+                    format!("{} {}: {}", child.kind.as_str(), child.name, status.message),
+                );
+                let stopped = stopped_status(exposure, &plan, index, blocker, now);
+                finish(ctx, exposure, &stopped, notes).await?;
+                let names = |steps: &[crate::decide::Step]| {
+                    steps
+                        .iter()
+                        .map(|s| (s.child.kind, s.child.name.clone()))
+                        .collect()
+                };
+                return Ok(Done::Stopped {
+                    reason,
+                    applied: names(&plan.apply[..index]),
+                    not_applied: names(&plan.apply[index..]),
+                });
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    for deletion in &plan.prune {
+        notes.extend(delete(ctx, deletion).await?);
+    }
+    for deletion in &plan.delete_pvcs {
+        notes.extend(delete(ctx, deletion).await?);
+    }
+    for released in &plan.release {
+        notes.push(release(ctx, released).await?);
+    }
+    for deletion in &plan.delete_classes {
+        notes.extend(delete(ctx, deletion).await?);
+    }
+    notes.extend(plan.events.iter().cloned());
+    if changed {
+        notes.extend(plan.change_warnings.iter().cloned());
+    }
+    if plan.drop_finalizer {
+        apply::set_finalizers(ctx, exposure, finalizers_with_cleanup(exposure, false)).await?;
+    }
+    finish(ctx, exposure, &plan.status, notes).await?;
+    Ok(Done::Applied)
+}
+
+async fn delete(ctx: &Context, deletion: &Deletion) -> Result<Option<Event>, Error> {
+    apply::delete(
+        ctx,
+        deletion.kind,
+        &deletion.namespace,
+        &deletion.name,
+        deletion.uid.clone(),
+    )
+    .await?;
+    Ok(deletion.event.clone())
+}
+
+async fn release(ctx: &Context, released: &Release) -> Result<Event, Error> {
+    apply::release_pvc(ctx, &released.namespace, &released.name, &released.patch).await?;
+    Ok(released.event.clone())
+}
+
+/// Writes the status when it changed, then publishes the events (and a Warning when the
+/// Exposure became Stalled or its stall changed).
+async fn finish(
+    ctx: &Context,
+    exposure: &Exposure,
+    status: &ExposureStatus,
+    mut notes: Vec<Event>,
+) -> Result<(), Error> {
+    notes.extend(events::stall_event(exposure.status.as_ref(), status));
+    if exposure.status.as_ref() != Some(status) {
+        let namespace = exposure.namespace().unwrap_or_default();
+        apply::write_status(ctx, &namespace, &exposure.name_any(), status).await?;
+    }
+    ctx.index.record_status(exposure, status);
+    ctx.update_ready_gauge();
+    apply::publish(ctx, exposure, &notes).await;
+    Ok(())
+}
+
+/// Deletion: release Retain PVCs (Delete ones go with the garbage collector), delete unused
+/// StorageClasses, then drop the finalizer. Classes still in use stay (the sweep deletes them
+/// later); after repeated failures the finalizer is dropped anyway, with an event.
+async fn finalize(ctx: &Context, exposure: &Exposure, cleanup: Cleanup) -> Result<Done, Error> {
+    if !has_cleanup_finalizer(exposure) {
+        return Ok(Done::Finalized);
+    }
+    let attempt = ctx.failed_attempts(exposure);
+    let notes = match clean_up(ctx, &cleanup).await {
+        Ok(mut notes) => {
+            notes.extend(cleanup.events);
+            notes
+        }
+        Err(e) if attempt + 1 >= MAX_CLEANUP_ATTEMPTS => vec![note(
+            EventType::Warning,
+            "CleanupAbandoned",
+            format!("Gave up cleaning up after {MAX_CLEANUP_ATTEMPTS} attempts ({e}); leftover StorageClasses are deleted by a later sweep"),
+        )],
+        Err(e) => return Err(e),
+    };
+    apply::set_finalizers(ctx, exposure, finalizers_with_cleanup(exposure, false)).await?;
+    apply::publish(ctx, exposure, &notes).await;
+    Ok(Done::Finalized)
+}
+
+async fn clean_up(ctx: &Context, cleanup: &Cleanup) -> Result<Vec<Event>, Error> {
+    let mut notes = Vec::new();
+    for released in &cleanup.release {
+        notes.push(release(ctx, released).await?);
+    }
+    for deletion in &cleanup.delete_classes {
+        notes.extend(delete(ctx, deletion).await?);
+    }
+    Ok(notes)
+}

@@ -1,0 +1,413 @@
+//! The storage rules, pure: PVCs never lose data by accident; StorageClasses we created are
+//! deleted once nothing uses them.
+//!
+//! - `reclaim: Retain` PVCs carry no ownerReference. When the Exposure is deleted or the volume
+//!   leaves the spec, they are *released*: re-applied with `exposure.dev/retained-from` instead
+//!   of our ownership labels. An Exposure of the same name declaring the volume again adopts
+//!   the same PVC (same UID, same data).
+//! - `reclaim: Delete` PVCs carry the controller ownerReference (garbage collected with the
+//!   Exposure) and are deleted when the volume leaves the spec.
+//! - StorageClasses (cluster-scoped, so no ownerReference) are deleted by us — only when no PV
+//!   or PVC uses them — guarded by the `exposure.dev/cleanup` finalizer on the Exposures that
+//!   created one.
+//!
+//! The writes these rules decide on are made by the executor.
+
+use std::collections::BTreeSet;
+
+use exposure_crd::{labels, Exposure, RetainedVolume};
+use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+use kube::runtime::events::EventType;
+
+use crate::events::Event;
+use kube::ResourceExt;
+use serde_json::{json, Value};
+
+use crate::blocker::{BlockReason, Blocker};
+use crate::build::{pvc_name, storage_class_name, ChildKind};
+use crate::events::note;
+use crate::quantity::parse_quantity;
+use crate::storage_policy::{storage_blockers, StoragePolicy};
+
+/// The storage-class policy applied to the `glusterfs` volumes of `exposure`.
+pub fn policy_blockers(
+    policy: &StoragePolicy,
+    exposure: &Exposure,
+    namespace: &str,
+) -> Vec<Blocker> {
+    let volumes = exposure
+        .spec
+        .storage
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.glusterfs.as_ref().map(|g| (i, g)));
+    storage_blockers(policy, namespace, volumes)
+}
+
+/// Changes Kubernetes cannot make to a live PVC: shrinking, other access modes, another class.
+pub fn pvc_change_blockers(exposure: &Exposure, desired: &Value, live: &Value) -> Vec<Blocker> {
+    let name = desired
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let volume = desired
+        .pointer(&format!(
+            "/metadata/labels/{}",
+            labels::VOLUME.replace('/', "~1")
+        ))
+        .and_then(Value::as_str);
+    let index = exposure
+        .spec
+        .storage
+        .iter()
+        .position(|v| Some(v.name.as_str()) == volume)
+        .unwrap_or_default();
+    let field = format!("spec.storage[{index}]");
+    let mut blockers = Vec::new();
+    let size = |v: &Value| {
+        v.pointer("/spec/resources/requests/storage")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    if let (Some(want), Some(have)) = (size(desired), size(live)) {
+        if let (Some(w), Some(h)) = (parse_quantity(&want), parse_quantity(&have)) {
+            if w < h {
+                blockers.push(Blocker::new(
+                    BlockReason::InvalidSpec,
+                    format!(
+                        "{field}.size: {want} is smaller than the current size {have} of PVC {name}; \
+                         volumes cannot shrink (set size back to {have} or more)"
+                    ),
+                ));
+            }
+        }
+    }
+    let immutable = [
+        ("/spec/accessModes", "accessModes"),
+        ("/spec/storageClassName", "storage class"),
+    ];
+    for (pointer, what) in immutable {
+        let (want, have) = (desired.pointer(pointer), live.pointer(pointer));
+        if want.is_some() && have.is_some() && want != have {
+            blockers.push(Blocker::new(
+                BlockReason::InvalidSpec,
+                format!(
+                    "{field}: the {what} of PVC {name} cannot change ({} → {}); keep {}, or add a volume with a new name \
+                     and copy the data (the old PVC is retained)",
+                    compact(have),
+                    compact(want),
+                    compact(have)
+                ),
+            ));
+        }
+    }
+    blockers
+}
+
+fn compact(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => "none".into(),
+    }
+}
+
+/// The fields of a StorageClass that differ between desired and live (all immutable).
+pub fn storage_class_differences(desired: &Value, live: &Value) -> Vec<String> {
+    let mut fields = Vec::new();
+    for top in ["provisioner", "reclaimPolicy"] {
+        if desired.get(top) != live.get(top) && desired.get(top).is_some() {
+            fields.push(top.to_string());
+        }
+    }
+    let empty = Value::Object(Default::default());
+    let (d, l) = (
+        desired.get("parameters").unwrap_or(&empty),
+        live.get("parameters").unwrap_or(&empty),
+    );
+    let keys: BTreeSet<&String> = d
+        .as_object()
+        .into_iter()
+        .chain(l.as_object())
+        .flat_map(|m| m.keys())
+        .collect();
+    fields.extend(
+        keys.into_iter()
+            .filter(|k| d.get(k.as_str()) != l.get(k.as_str()))
+            .map(|k| format!("parameters.{k}")),
+    );
+    fields
+}
+
+/// A changed StorageClass that provisioned volumes still use.
+pub fn class_immutable(class: &str, differing: &[String], users: &[String]) -> Blocker {
+    Blocker::new(
+        BlockReason::StorageClassImmutable,
+        format!(
+            "StorageClass {class}: {} cannot change while {} uses it (StorageClass parameters are immutable); \
+             restore the previous values, or use a new className for new volumes",
+            differing.join(", "),
+            users.join(", ")
+        ),
+    )
+}
+
+/// An undesired StorageClass kept because something uses it.
+pub fn class_kept(class: &str, users: &[String]) -> Event {
+    note(
+        EventType::Normal,
+        "StorageClassKept",
+        format!(
+            "Keeping StorageClass {class} while {} uses it (a provisioned volume needs its class to be deleted); \
+             it is deleted once unused",
+            users.join(", ")
+        ),
+    )
+}
+
+pub fn has_cleanup_finalizer(exposure: &Exposure) -> bool {
+    exposure
+        .finalizers()
+        .iter()
+        .any(|f| f == labels::CLEANUP_FINALIZER)
+}
+
+/// The finalizer list with `exposure.dev/cleanup` present or not, other finalizers kept.
+pub fn finalizers_with_cleanup(exposure: &Exposure, present: bool) -> Vec<String> {
+    let mut finalizers: Vec<String> = exposure
+        .finalizers()
+        .iter()
+        .filter(|f| *f != labels::CLEANUP_FINALIZER)
+        .cloned()
+        .collect();
+    if present {
+        finalizers.push(labels::CLEANUP_FINALIZER.to_string());
+    }
+    finalizers
+}
+
+/// Whether the status resources list the StorageClass `class`.
+pub fn listed_in_status(exposure: &Exposure, class: &str) -> bool {
+    let kind = ChildKind::StorageClass.as_str();
+    exposure
+        .status
+        .iter()
+        .flat_map(|s| &s.resources)
+        .any(|r| r.kind == kind && r.name == class)
+}
+
+/// The PVC re-applied with `retained-from` in place of our ownership labels. Server-side apply
+/// drops the fields we no longer set (our labels, the hash); the spec is restated as it is.
+pub fn release_patch(pvc: &PersistentVolumeClaim, exposure: &str) -> Value {
+    let spec = pvc.spec.clone().unwrap_or_default();
+    json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": pvc.name_any(),
+            "namespace": pvc.namespace(),
+            "labels": {
+                labels::MANAGED_BY: labels::MANAGER,
+                labels::RETAINED_FROM: exposure,
+                labels::VOLUME: pvc.labels().get(labels::VOLUME),
+            },
+        },
+        "spec": {
+            "accessModes": spec.access_modes,
+            "resources": {"requests": {"storage": spec.resources.and_then(|r| r.requests).and_then(|r| r.get("storage").cloned())}},
+            "storageClassName": spec.storage_class_name,
+        },
+    })
+}
+
+/// PVCs released from an Exposure of this name (`retained`) that its spec does not use now.
+pub fn retained_volumes(
+    exposure: &Exposure,
+    retained: &[PersistentVolumeClaim],
+) -> Vec<RetainedVolume> {
+    let name = exposure.name_any();
+    let in_use: BTreeSet<String> = exposure
+        .spec
+        .storage
+        .iter()
+        .map(|v| pvc_name(&name, &v.name))
+        .collect();
+    let mut out: Vec<RetainedVolume> = retained
+        .iter()
+        .filter(|p| {
+            p.labels().get(labels::RETAINED_FROM) == Some(&name) && !in_use.contains(&p.name_any())
+        })
+        .map(|p| RetainedVolume {
+            name: p.name_any(),
+            volume: p.labels().get(labels::VOLUME).cloned().unwrap_or_default(),
+            size: p
+                .spec
+                .as_ref()
+                .and_then(|s| s.resources.as_ref())
+                .and_then(|r| r.requests.as_ref())
+                .and_then(|r| r.get("storage"))
+                .map(|q| q.0.clone()),
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+/// A Warning when a ReadWriteOnce volume is shared by more than one replica.
+pub fn warnings(exposure: &Exposure) -> Vec<Event> {
+    let replicas = exposure.spec.replicas.unwrap_or(1);
+    let rwo = exposure.spec.storage.iter().filter(|v| {
+        v.access_modes.is_empty() || v.access_modes.iter().any(|m| m.as_str() == "ReadWriteOnce")
+    });
+    let names: Vec<&str> = rwo.map(|v| v.name.as_str()).collect();
+    if replicas <= 1 || names.is_empty() {
+        return Vec::new();
+    }
+    vec![note(
+        EventType::Warning,
+        "SharedReadWriteOnce",
+        format!(
+            "{replicas} replicas share ReadWriteOnce volume(s) {}: pods on different nodes cannot mount them and a rolling update \
+             can deadlock; use replicas: 1 with strategy: Recreate, or a ReadWriteMany volume",
+            names.join(", ")
+        ),
+    )]
+}
+
+/// Whether a glusterfs volume of `exposure` (in `namespace`) builds the StorageClass `class`.
+pub fn names_class(exposure: &Exposure, namespace: &str, class: &str) -> bool {
+    exposure.spec.storage.iter().any(|v| {
+        v.glusterfs.is_some()
+            && storage_class_name(Some(namespace), &exposure.name_any(), v) == class
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::exposure_from;
+
+    fn exposure(spec: Value) -> Exposure {
+        exposure_from(json!({"metadata": {"name": "web", "namespace": "shop"}, "spec": spec}))
+    }
+
+    fn pvc(size: &str, modes: &[&str], class: &str) -> Value {
+        json!({
+            "metadata": {"name": "web-data", "labels": {labels::VOLUME: "data"}},
+            "spec": {
+                "accessModes": modes,
+                "resources": {"requests": {"storage": size}},
+                "storageClassName": class,
+            },
+        })
+    }
+
+    fn with_data_volume() -> Exposure {
+        exposure(json!({
+            "image": "busybox",
+            "storage": [
+                {"name": "logs", "mountPath": "/logs", "size": "1Gi"},
+                {"name": "data", "mountPath": "/data", "size": "1Gi"},
+            ],
+        }))
+    }
+
+    #[test]
+    fn growing_is_fine_shrinking_names_the_current_size() {
+        let e = with_data_volume();
+        let live = pvc("2Gi", &["ReadWriteOnce"], "fast");
+        assert!(pvc_change_blockers(&e, &pvc("3Gi", &["ReadWriteOnce"], "fast"), &live).is_empty());
+        let b = pvc_change_blockers(&e, &pvc("1Gi", &["ReadWriteOnce"], "fast"), &live);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b[0].reason, BlockReason::InvalidSpec);
+        assert!(
+            b[0].message.starts_with(
+                "spec.storage[1].size: 1Gi is smaller than the current size 2Gi of PVC web-data"
+            ),
+            "{}",
+            b[0].message
+        );
+    }
+
+    #[test]
+    fn access_modes_and_class_cannot_change() {
+        let e = with_data_volume();
+        let live = pvc("1Gi", &["ReadWriteOnce"], "fast");
+        let b = pvc_change_blockers(&e, &pvc("1Gi", &["ReadWriteMany"], "slow"), &live);
+        let messages: Vec<&str> = b.iter().map(|b| b.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].contains(
+            "the accessModes of PVC web-data cannot change ([\"ReadWriteOnce\"] → [\"ReadWriteMany\"])"
+        ));
+        assert!(messages[1]
+            .contains("the storage class of PVC web-data cannot change (fast → slow); keep fast"));
+    }
+
+    #[test]
+    fn class_differences_name_the_fields() {
+        let live = json!({"provisioner": "kubernetes.io/glusterfs", "reclaimPolicy": "Delete",
+            "parameters": {"resturl": "http://a", "volumetype": "none"}});
+        let desired = json!({"provisioner": "kubernetes.io/glusterfs", "reclaimPolicy": "Retain",
+            "parameters": {"resturl": "http://b"}});
+        assert_eq!(
+            storage_class_differences(&desired, &live),
+            [
+                "reclaimPolicy",
+                "parameters.resturl",
+                "parameters.volumetype"
+            ]
+        );
+        assert!(storage_class_differences(&live, &live).is_empty());
+    }
+
+    #[test]
+    fn a_class_is_named_by_a_glusterfs_volume_only() {
+        let e = exposure(json!({
+            "image": "busybox",
+            "storage": [
+                {"name": "data", "mountPath": "/data", "size": "1Gi",
+                 "glusterfs": {"resturl": "http://heketi:8080"}},
+                {"name": "named", "mountPath": "/named", "size": "1Gi",
+                 "glusterfs": {"resturl": "http://heketi:8080", "className": "gluster-heketi"}},
+                {"name": "plain", "mountPath": "/plain", "size": "1Gi", "storageClassName": "fast"},
+            ],
+        }));
+        assert!(names_class(&e, "shop", "shop.web.data"));
+        assert!(names_class(&e, "shop", "gluster-heketi"));
+        assert!(!names_class(&e, "shop", "fast"));
+        assert!(!names_class(&e, "other", "shop.web.data"));
+    }
+
+    #[test]
+    fn shared_read_write_once_warns_with_more_than_one_replica() {
+        let spec = |replicas: i32, modes: Value| {
+            exposure(json!({
+                "image": "busybox",
+                "replicas": replicas,
+                "storage": [{"name": "data", "mountPath": "/data", "size": "1Gi", "accessModes": modes}],
+            }))
+        };
+        assert!(warnings(&spec(1, json!(["ReadWriteOnce"]))).is_empty());
+        assert!(warnings(&spec(2, json!(["ReadWriteMany"]))).is_empty());
+        let w = warnings(&spec(2, json!([])));
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].reason, "SharedReadWriteOnce");
+        assert!(w[0]
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("strategy: Recreate"));
+    }
+
+    #[test]
+    fn finalizers_keep_the_others() {
+        let mut e = with_data_volume();
+        e.metadata.finalizers = Some(vec!["other/keep".into()]);
+        assert!(!has_cleanup_finalizer(&e));
+        let with = finalizers_with_cleanup(&e, true);
+        assert_eq!(with, ["other/keep", labels::CLEANUP_FINALIZER]);
+        e.metadata.finalizers = Some(with);
+        assert!(has_cleanup_finalizer(&e));
+        assert_eq!(finalizers_with_cleanup(&e, false), ["other/keep"]);
+    }
+}

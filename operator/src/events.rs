@@ -1,0 +1,94 @@
+//! The events the operator publishes about an Exposure, as data. Pure: decide says which,
+//! the executor publishes those of the steps that happened.
+
+use exposure_crd::{condition, ExposureStatus};
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::runtime::events::{Event as KubeEvent, EventType};
+
+use crate::build::ChildKind;
+
+/// One event about the Exposure, as data (the recorder's type is neither `Clone` nor `Debug`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub type_: EventType,
+    pub reason: String,
+    pub note: Option<String>,
+    /// The child the event is about, if any.
+    pub secondary: Option<ObjectReference>,
+}
+
+impl Event {
+    /// The recorder's event (`action` is the reason).
+    pub fn to_kube(&self) -> KubeEvent {
+        KubeEvent {
+            type_: self.type_,
+            reason: self.reason.clone(),
+            note: self.note.clone(),
+            action: self.reason.clone(),
+            secondary: self.secondary.clone(),
+        }
+    }
+}
+
+pub fn note(type_: EventType, reason: &str, message: String) -> Event {
+    Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(message),
+        secondary: None,
+    }
+}
+
+/// A Normal event about one child (`related`): events about different children must not be
+/// folded into one series by the recorder.
+pub fn about_child(
+    reason: &str,
+    message: String,
+    kind: ChildKind,
+    namespace: &str,
+    name: &str,
+) -> Event {
+    let mut ev = note(EventType::Normal, reason, message);
+    ev.secondary = Some(child_reference(kind, namespace, name));
+    ev
+}
+
+/// The child an event is about.
+pub fn child_reference(kind: ChildKind, namespace: &str, name: &str) -> ObjectReference {
+    let ar = kind.api_resource();
+    ObjectReference {
+        api_version: Some(ar.api_version),
+        kind: Some(ar.kind),
+        name: Some(name.to_string()),
+        namespace: kind.namespaced().then(|| namespace.to_string()),
+        ..Default::default()
+    }
+}
+
+/// `Created Deployment web` / `Updated Service web`.
+pub fn applied(created: bool, kind: ChildKind, namespace: &str, name: &str) -> Event {
+    let verb = if created { "Created" } else { "Updated" };
+    about_child(
+        verb,
+        format!("{verb} {} {name}", kind.as_str()),
+        kind,
+        namespace,
+        name,
+    )
+}
+
+/// A Warning when the Exposure becomes Stalled or its stall reason changes (not on every
+/// reconcile: no event spam).
+pub fn stall_event(old: Option<&ExposureStatus>, new: &ExposureStatus) -> Option<Event> {
+    let stalled = |s: &ExposureStatus| -> Option<Condition> {
+        s.conditions
+            .iter()
+            .find(|c| c.type_ == condition::STALLED && c.status == "True")
+            .cloned()
+    };
+    let now = stalled(new)?;
+    let before = old.and_then(stalled);
+    (before.as_ref().map(|c| (&c.reason, &c.message)) != Some((&now.reason, &now.message)))
+        .then(|| note(EventType::Warning, &now.reason, now.message.clone()))
+}
