@@ -24,6 +24,9 @@ if [ -z "${EXPOSURE_E2E_KUBECONFIG:-}" ]; then
   e2e/cluster up >/dev/null
 fi
 
+step "image (scripts/build-image.sh: OCI layout, SBOM, chart package in target/dist)"
+scripts/build-image.sh
+
 step "tests (unit, property, seeds, drift, e2e)"
 mkdir -p target
 set +e
