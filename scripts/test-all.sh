@@ -36,6 +36,9 @@ if [ -z "${EXPOSURE_E2E_KUBECONFIG:-}" ]; then
   EXPOSURE_K8S_VERSION=1.20 e2e/cluster up >/dev/null
 fi
 
+step "image (scripts/build-image.sh: OCI layout, SBOM, chart package in target/dist)"
+scripts/build-image.sh
+
 mkdir -p target
 : >target/test-all.log
 cargo_status=0

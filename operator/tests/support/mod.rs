@@ -129,7 +129,6 @@ impl Operator {
             "{}-{port}.log",
             namespaces.first().copied().unwrap_or("all")
         ));
-        let file = std::fs::File::create(&log)?;
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_exposure-operator"));
         cmd.args(["run", "--metrics-addr", &metrics_addr]);
         for ns in namespaces {
@@ -138,8 +137,15 @@ impl Operator {
         cmd.args(flags)
             .env("KUBECONFIG", kubeconfig)
             .env("RUST_LOG", "info")
-            .env("POD_NAME", format!("operator-{port}"))
-            .stdin(Stdio::null())
+            .env("POD_NAME", format!("operator-{port}"));
+        Self::launch(cmd, metrics_addr, log).await
+    }
+
+    /// Spawns `cmd`, an operator serving `/readyz` on `metrics_addr`, with its stderr in `log`
+    /// (killed on drop), and waits until `/readyz` answers 200.
+    pub async fn launch(mut cmd: Command, metrics_addr: String, log: PathBuf) -> Result<Operator> {
+        let file = std::fs::File::create(&log)?;
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(file)
             .kill_on_drop(true);
@@ -231,7 +237,7 @@ pub fn metric_sum(text: &str, name: &str, filter: Option<&str>) -> f64 {
         .sum()
 }
 
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())
