@@ -341,10 +341,32 @@ pub fn decide(
     plan.add_finalizer = desired_classes > 0 && !has_finalizer;
     plan.drop_finalizer = desired_classes + kept == 0 && has_finalizer;
     plan.change_warnings = storage::warnings(exposure);
-    plan.status = compute_status(exposure, &Outcome::Applied(&children), &observed, now);
+    // The snapshot was read before this plan's writes: a Deployment the plan changes will be a
+    // generation ahead of what its controller has observed. Said so to the status, which then
+    // waits for the rollout instead of judging it from the old generation.
+    let status_view = ahead_of_observed(&observed, &steps);
+    plan.status = compute_status(exposure, &Outcome::Applied(&children), &status_view, now);
     plan.observed = observed;
     plan.apply = steps;
     Ok(Decision::Apply(Box::new(plan)))
+}
+
+/// `observed` as it will be once `steps` are written: a Deployment a step changes gets the
+/// next generation (its status still describes the one before).
+fn ahead_of_observed(observed: &Observed, steps: &[Step]) -> Observed {
+    let mut view = observed.clone();
+    let changes_deployment = steps.iter().any(|step| {
+        step.child.kind == ChildKind::Deployment
+            && step
+                .live
+                .as_ref()
+                .is_some_and(|live| !crate::drift::is_up_to_date(&step.child.object, live))
+    });
+    if let Some(deployment) = view.deployment.as_mut().filter(|_| changes_deployment) {
+        let generation = deployment.metadata.generation.unwrap_or(0);
+        deployment.metadata.generation = Some(generation + 1);
+    }
+    view
 }
 
 /// The status when the apply stopped at step `stopped_at`, refused for `blocker`: the steps

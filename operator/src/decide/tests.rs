@@ -331,6 +331,63 @@ fn an_up_to_date_exposure_plans_applies_against_the_live_objects() {
     assert!(!p.add_finalizer && !p.drop_finalizer);
 }
 
+/// The snapshot predates the plan's writes: a rolled-out Deployment at generation 1 whose spec
+/// the plan changes (a new image) is not judged converged from its old status.
+#[test]
+fn a_changed_deployment_is_rolling_out_not_converged() {
+    let before = web(APP);
+    let mut live = live_as_desired(&before);
+    let deployment_json = live
+        .get_mut(&(ChildKind::Deployment, "web".to_string()))
+        .expect("a Deployment");
+    deployment_json["metadata"]["generation"] = json!(1);
+    deployment_json["status"] = json!({"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
+        "readyReplicas": 1, "availableReplicas": 1});
+    let deployment: k8s_openapi::api::apps::v1::Deployment =
+        serde_json::from_value(deployment_json.clone()).expect("a Deployment");
+    let observed = Observed {
+        deployment: Some(deployment),
+        ..Observed::default()
+    };
+    let snapshot = |live| Snapshot {
+        live,
+        observed: observed.clone(),
+        ..Snapshot::default()
+    };
+    let reconciling = |p: &Plan| {
+        let c = p
+            .status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == condition::RECONCILING)
+            .expect("Reconciling")
+            .clone();
+        (c.status, c.message)
+    };
+    // Unchanged: the old status is the current one.
+    let same = plan(run(&before, snapshot(live.clone())));
+    assert!(!reconciling(&same)
+        .1
+        .contains("waiting for the controller to observe the new spec"));
+    // A new image: the Deployment is a generation ahead of its status.
+    let after = web("  image: nginx:1.26\n  ports: [{name: http, containerPort: 80}]\n");
+    let changed = plan(run(&after, snapshot(live)));
+    let (status, message) = reconciling(&changed);
+    assert_eq!(status, "True");
+    assert!(
+        message.contains("waiting for the controller to observe the new spec"),
+        "{message}"
+    );
+    // What the executor gets to restate a stopped apply is the snapshot itself.
+    assert_eq!(
+        changed
+            .observed
+            .deployment
+            .and_then(|d| d.metadata.generation),
+        Some(1)
+    );
+}
+
 #[test]
 fn children_no_longer_desired_are_pruned_if_controlled() {
     let e = web(APP);
