@@ -39,7 +39,9 @@ cargo build -q -p exposure-operator -p exposure-e2e --bins
 bin=target/debug
 
 say "installing the CRD"
-$bin/exposure-operator crd | kubectl apply --server-side --force-conflicts -f - >/dev/null
+# The CRD this cluster takes (before 1.25 without its CEL rules, which such servers refuse).
+server_version=$(kubectl version -o json | python3 -c 'import json, sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])')
+$bin/exposure-operator crd --kubernetes-version "$server_version" | kubectl apply --server-side --force-conflicts -f - >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/exposures.exposure.dev >/dev/null
 
 log=target/run-local-operator.log

@@ -92,7 +92,7 @@ for f, e in sorted(json.load(open(sys.argv[1])).items()):
 
 # ---- capture: real status objects from the operator on the local cluster -------------------
 capture() {
-  export KUBECONFIG=${KUBECONFIG:-$PWD/e2e/.cluster/admin.kubeconfig}
+  export KUBECONFIG=${KUBECONFIG:-$PWD/e2e/.cluster-1.35/admin.kubeconfig}
   cargo build -q -p exposure-operator
   bin=target/debug/exposure-operator
   pid=""

@@ -20,7 +20,7 @@ pub mod cel;
 pub mod labels;
 mod schema;
 
-pub use schema::crd;
+pub use schema::{crd, crd_for};
 
 /// API group of the Exposure kind.
 pub const GROUP: &str = "exposure.dev";

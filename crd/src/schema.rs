@@ -7,8 +7,16 @@ use serde_json::Value;
 use crate::cel::RULES;
 use crate::Exposure;
 
-/// The Exposure CRD exactly as the chart ships it (`charts/exposure-operator/crds/`).
+/// The Exposure CRD exactly as the chart ships it (`charts/exposure-operator/crds/`), with its
+/// CEL validation rules.
 pub fn crd() -> CustomResourceDefinition {
+    crd_for(true)
+}
+
+/// The CRD with or without its CEL rules: API servers before 1.25 do not know
+/// `x-kubernetes-validations` (kubectl's validation and server-side apply refuse the field), so
+/// there the CRD goes without them and the operator's `validate` alone rejects those specs.
+pub fn crd_for(validation_rules: bool) -> CustomResourceDefinition {
     let generated = Exposure::crd();
     let Ok(mut value) = serde_json::to_value(&generated) else {
         return generated;
@@ -19,7 +27,10 @@ pub fn crd() -> CustomResourceDefinition {
         .and_then(Value::as_array_mut)
     {
         for version in versions {
-            if let Some(root) = version.pointer_mut("/schema/openAPIV3Schema") {
+            if let Some(root) = version
+                .pointer_mut("/schema/openAPIV3Schema")
+                .filter(|_| validation_rules)
+            {
                 attach_cel_rules(root);
             }
         }
@@ -104,6 +115,15 @@ mod tests {
         let attached = text.matches("\"rule\":").count();
         let expected: usize = RULES.iter().map(|r| r.at.len()).sum();
         assert_eq!(attached, expected);
+    }
+
+    #[test]
+    fn without_validation_rules_the_crd_has_none() {
+        let text = serde_json::to_string(&crd_for(false)).unwrap_or_default();
+        assert!(!text.contains("x-kubernetes-validations"));
+        assert!(serde_json::to_string(&crd())
+            .unwrap_or_default()
+            .contains("x-kubernetes-validations"));
     }
 
     #[test]

@@ -31,7 +31,12 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Print the Exposure CustomResourceDefinition as YAML.
-    Crd,
+    Crd {
+        /// Kubernetes version of the target cluster (default: the newest known); before 1.25
+        /// the CRD goes without its CEL validation rules, which such API servers refuse.
+        #[arg(long = "kubernetes-version")]
+        kubernetes_version: Option<KubeVersion>,
+    },
     /// Check Exposure manifests (multi-document YAML); print every problem, exit 1 if any.
     Validate {
         /// File to read, or `-` for standard input.
@@ -196,7 +201,9 @@ pub fn render_text(text: &str, source: &str, cluster: &ClusterInfo) -> Result<St
 /// Runs a command; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     match cli.command {
-        Command::Crd => match serde_yaml::to_string(&exposure_crd::crd()) {
+        Command::Crd { kubernetes_version } => match serde_yaml::to_string(
+            &ClusterInfo::new(kubernetes_version.unwrap_or(KubeVersion::NEWEST)).crd(),
+        ) {
             Ok(yaml) => {
                 print!("{yaml}");
                 0
@@ -301,11 +308,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         })?;
     tokio::spawn(controller::http::serve(listener, metrics.clone()));
 
+    let cluster = controller::cluster_info(&client, &config).await?;
     if args.install_crd {
-        controller::install_crd(&client).await?;
+        controller::install_crd(&client, &cluster).await?;
     }
     controller::check_crd(&client, &config).await?;
-    let cluster = controller::cluster_info(&client, &config).await?;
     tracing::info!(kubernetes = %cluster.version, namespaces = ?config.namespaces, "starting exposure-operator");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -64,6 +64,8 @@ pub enum Feature {
     /// `discovery.k8s.io/v1` EndpointSlices (GA 1.21); v1 Endpoints are deprecated from 1.33
     /// (every request to them draws a warning), so the operator writes slices where it can.
     EndpointSlice,
+    /// CEL validation rules in CRDs (`x-kubernetes-validations`, on by default since 1.25).
+    CrdValidationRules,
 }
 
 impl Feature {
@@ -73,6 +75,7 @@ impl Feature {
             Self::GrpcProbe | Self::LoadBalancerClass => Some(KubeVersion::new(1, 24)),
             Self::ProbeTerminationGracePeriod => Some(KubeVersion::new(1, 25)),
             Self::EndpointSlice => Some(KubeVersion::new(1, 21)),
+            Self::CrdValidationRules => Some(KubeVersion::new(1, 25)),
             Self::InTreeGlusterfs => None,
         }
     }
@@ -103,6 +106,14 @@ impl Default for ClusterInfo {
 impl ClusterInfo {
     pub fn new(version: KubeVersion) -> Self {
         Self { version }
+    }
+
+    /// The Exposure CRD this cluster takes (its CEL rules only where they are enforced).
+    pub fn crd(
+        &self,
+    ) -> k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition
+    {
+        exposure_crd::crd_for(self.supports(Feature::CrdValidationRules))
     }
 
     pub fn supports(&self, feature: Feature) -> bool {

@@ -75,11 +75,12 @@ pub async fn check_crd(client: &Client, config: &OperatorConfig) -> anyhow::Resu
     }
 }
 
-/// Installs or updates the CRD with server-side apply.
-pub async fn install_crd(client: &Client) -> anyhow::Result<()> {
+/// Installs or updates the CRD with server-side apply: the one this cluster takes (its CEL
+/// rules only where the API server enforces them).
+pub async fn install_crd(client: &Client, cluster: &ClusterInfo) -> anyhow::Result<()> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = exposure_crd::crd();
+    let crd = cluster.crd();
     let name = crd.metadata.name.clone().unwrap_or_default();
     api.patch(
         &name,

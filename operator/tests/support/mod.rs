@@ -55,8 +55,10 @@ pub async fn free_node_port(cluster: &Cluster) -> Result<i32> {
 
 /// Applies the CRD (server-side apply, idempotent) and waits until it is served.
 pub async fn install_crd(cluster: &Cluster) -> Result<()> {
+    // The CRD this cluster takes: before 1.25 without its CEL rules.
+    let version = server_version(cluster).await?.to_string();
     let out = Command::new(env!("CARGO_BIN_EXE_exposure-operator"))
-        .arg("crd")
+        .args(["crd", "--kubernetes-version", &version])
         .output()
         .await?;
     anyhow::ensure!(out.status.success(), "exposure-operator crd failed");
