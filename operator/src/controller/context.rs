@@ -30,27 +30,26 @@ pub struct Stores {
     pub pods: Store<Pod>,
 }
 
+/// What a watch and its cache need of a kind.
+pub trait Watched:
+    Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
+}
+
+impl<K> Watched for K where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+{
+}
+
 /// Makes the cache of one child kind (the controller's watches; a cluster-scoped kind's cache
 /// is shared by all scopes).
 pub trait StoreFactory {
     fn namespaced<K>(&mut self) -> Store<K>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static;
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>;
     fn cluster<K>(&mut self) -> Store<K>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static;
+        K: Watched + Resource<Scope = k8s_openapi::ClusterResourceScope>;
 }
 
 macro_rules! child_store {

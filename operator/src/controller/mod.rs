@@ -14,7 +14,6 @@ pub mod snapshot;
 pub mod sweep;
 
 use std::collections::HashMap;
-use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 
 use exposure_crd::{labels, Exposure};
@@ -27,13 +26,12 @@ use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
-use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 
 use crate::cluster::{ClusterInfo, Feature, KubeVersion};
 use caches::synced;
 pub use config::OperatorConfig;
-use context::{ChildStores, ClusterStores, Context, StoreFactory, Stores};
+use context::{ChildStores, ClusterStores, Context, StoreFactory, Stores, Watched};
 pub use error::Error;
 use index::ExposureIndex;
 use metrics::Metrics;
@@ -128,7 +126,7 @@ fn reflect<K>(
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
 )
 where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+    K: Watched,
 {
     let (store, writer) = reflector::store();
     let stream = reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
@@ -181,13 +179,7 @@ struct ScopeStores<'a> {
 impl ScopeStores<'_> {
     fn watch<K>(&mut self, cfg: watcher::Config) -> Store<K>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static,
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         let (store, stream) = reflect(scoped_api::<K>(self.client, self.namespace), cfg);
         // Watch errors are retried by the backoff; a trigger only needs the mapped object.
@@ -203,13 +195,7 @@ impl ScopeStores<'_> {
 impl StoreFactory for ScopeStores<'_> {
     fn namespaced<K>(&mut self) -> Store<K>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static,
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         if !served(self.cluster, &K::kind(&())) {
             return synced_empty_store();
@@ -220,13 +206,7 @@ impl StoreFactory for ScopeStores<'_> {
 
     fn cluster<K>(&mut self) -> Store<K>
     where
-        K: Resource<DynamicType = (), Scope = k8s_openapi::ClusterResourceScope>
-            + Clone
-            + DeserializeOwned
-            + Debug
-            + Send
-            + Sync
-            + 'static,
+        K: Watched + Resource<Scope = k8s_openapi::ClusterResourceScope>,
     {
         // The one cluster-scoped kind is shared (a watch for each scope would multiply it).
         let shared: &dyn std::any::Any = &self.storage_classes;
