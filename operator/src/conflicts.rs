@@ -114,16 +114,14 @@ fn node_ports(e: &Exposure) -> Vec<i32> {
 mod tests {
     use super::*;
     use exposure_crd::{ExposureSpec, IngressPath, IngressSpec, PortSpec, Visibility};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    use crate::fixtures::ExposureFixture;
 
     fn exposure(name: &str, created_secs: i64, spec: ExposureSpec) -> Exposure {
-        let mut e = Exposure::new(name, spec);
-        e.metadata.namespace = Some("shop".into());
-        e.metadata.creation_timestamp = Some(Time(
-            k8s_openapi::jiff::Timestamp::from_second(1_700_000_000 + created_secs)
-                .unwrap_or_default(),
-        ));
-        e
+        ExposureFixture::named(name)
+            .created(created_secs)
+            .typed_spec(spec)
+            .build()
     }
 
     fn ingress(host: &str, path: &str) -> ExposureSpec {

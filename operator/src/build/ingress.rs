@@ -190,7 +190,14 @@ mod tests {
                 "/".to_owned(),
             )]),
         };
-        let exposure = new_exposure(None, None, spec(Some(ingress), tomcat_port()));
+        let mut ports = tomcat_port();
+        ports.push(PortSpec {
+            name: Some("admin".into()),
+            container_port: 9000,
+            port: Some(8080),
+            ..Default::default()
+        });
+        let exposure = new_exposure(None, None, spec(Some(ingress), ports));
         let built = build_ingress(&valid(&exposure)).unwrap();
         assert_eq!(
             built.metadata.annotations.as_ref().unwrap()
@@ -242,12 +249,8 @@ mod tests {
     }
 
     #[test]
-    fn no_ingress_unless_asked_and_routable() {
-        let no_section = new_exposure(None, None, spec(None, tomcat_port()));
-        assert_eq!(build_ingress(&valid(&no_section)), None);
-        let no_ports = new_exposure(None, None, spec(Some(host("foo.bar.com")), vec![]));
-        assert_eq!(build_ingress(&valid(&no_ports)), None);
-        let mut internal_spec = spec(Some(host("foo.bar.com")), tomcat_port());
+    fn no_ingress_without_ingress_visibility() {
+        let mut internal_spec = spec(None, tomcat_port());
         internal_spec.visibility.type_ = VisibilityType::Internal;
         let internal = new_exposure(None, None, internal_spec);
         assert_eq!(build_ingress(&valid(&internal)), None);

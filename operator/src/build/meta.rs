@@ -103,19 +103,11 @@ pub(crate) fn non_empty_vec<T: Clone>(items: &[T]) -> Option<Vec<T>> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use exposure_crd::{Exposure, ExposureSpec, GlusterfsClass};
+    use exposure_crd::GlusterfsClass;
 
     use super::*;
 
-    pub(crate) use crate::fixtures::new_exposure;
-
-    pub(crate) fn valid(exposure: &Exposure) -> Valid<'_> {
-        Valid {
-            exposure,
-            name: exposure.metadata.name.as_deref().unwrap_or_default(),
-            namespace: exposure.metadata.namespace.as_deref(),
-        }
-    }
+    pub(crate) use crate::fixtures::{app_spec, new_exposure, valid};
 
     #[test]
     fn child_labels_are_the_app_labels_plus_the_selector() {
@@ -161,14 +153,14 @@ pub(crate) mod tests {
 
     #[test]
     fn owner_reference_needs_a_uid() {
-        let from_file = new_exposure(Some("shop"), None, ExposureSpec::default());
+        let from_file = new_exposure(Some("shop"), None, app_spec());
         assert_eq!(owner_reference(&valid(&from_file)), None);
         assert_eq!(
             owned_meta(&valid(&from_file), "web".into()).owner_references,
             None
         );
 
-        let live = new_exposure(Some("shop"), Some("1234"), ExposureSpec::default());
+        let live = new_exposure(Some("shop"), Some("1234"), app_spec());
         let owner = owner_reference(&valid(&live)).expect("uid given");
         assert_eq!(owner.api_version, "exposure.dev/v1alpha1");
         assert_eq!(owner.kind, "Exposure");
@@ -180,7 +172,7 @@ pub(crate) mod tests {
 
     #[test]
     fn metadata_carries_namespace_labels_and_owner() {
-        let live = new_exposure(Some("shop"), Some("1234"), ExposureSpec::default());
+        let live = new_exposure(Some("shop"), Some("1234"), app_spec());
         let meta = owned_meta(&valid(&live), "web-data".into());
         assert_eq!(meta.name.as_deref(), Some("web-data"));
         assert_eq!(meta.namespace.as_deref(), Some("shop"));
@@ -191,7 +183,7 @@ pub(crate) mod tests {
             None
         );
 
-        let from_file = new_exposure(None, None, ExposureSpec::default());
+        let from_file = new_exposure(None, None, app_spec());
         assert_eq!(owned_meta(&valid(&from_file), "web".into()).namespace, None);
     }
 }

@@ -274,71 +274,81 @@ mod tests {
         ]
     }
 
-    fn port() -> impl Strategy<Value = PortSpec> {
-        (
-            proptest::option::of("[a-z]{1,5}"),
-            1..65536i32,
-            proptest::option::of(1..65536i32),
-            proptest::option::of(30000..32768i32),
-        )
-            .prop_map(|(name, container_port, port, node_port)| PortSpec {
-                name,
-                container_port,
-                port,
-                node_port,
-                ..Default::default()
-            })
-    }
-
-    /// Any combination of the fields that decide which children exist, valid or not.
+    /// Every combination of the fields that decide which children exist, each one valid
+    /// (`valid` panics otherwise): a `Valid` only comes from `validate`.
     fn any_exposure() -> impl Strategy<Value = Exposure> {
         (
-            proptest::option::of("[a-z0-9.:/]{1,20}"),
             visibility_type(),
-            proptest::collection::vec(port(), 0..3),
-            proptest::collection::vec("[0-9.]{1,15}", 0..3),
-            proptest::option::of(any::<bool>()),
-            proptest::option::of("[a-z.]{1,20}"),
-            proptest::collection::vec(
-                (
-                    "[a-z]{1,5}",
-                    any::<bool>(),
-                    proptest::option::of("[a-z]{1,5}"),
-                ),
-                0..3,
-            ),
+            1..4usize,
+            any::<bool>(),
+            any::<bool>(),
+            any::<bool>(),
+            proptest::collection::vec((any::<bool>(), any::<bool>()), 0..3),
             proptest::option::of("[a-z]{1,5}"),
             any::<bool>(),
         )
             .prop_map(
-                |(image, type_, ports, ips, headless, host, volumes, namespace, with_uid)| {
+                |(
+                    type_,
+                    port_count,
+                    node_ports,
+                    headless,
+                    external_backend,
+                    volumes,
+                    namespace,
+                    with_uid,
+                )| {
+                    let alias = type_ == VisibilityType::ExternalName;
+                    let external_backend = external_backend && !alias;
+                    let workload = !alias && !external_backend;
+                    let exposes_nodes = matches!(
+                        type_,
+                        VisibilityType::NodePort | VisibilityType::LoadBalancer
+                    );
+                    let ports = (0..port_count)
+                        .map(|i| PortSpec {
+                            name: (port_count > 1).then(|| format!("p{i}")),
+                            container_port: 8000 + i as i32,
+                            node_port: (node_ports && exposes_nodes).then_some(30000 + i as i32),
+                            ..Default::default()
+                        })
+                        .collect();
                     let storage = volumes
                         .into_iter()
-                        .map(|(name, gluster, class_name)| StorageSpec {
-                            name,
-                            mount_path: "/data".into(),
+                        .enumerate()
+                        .filter(|_| workload)
+                        .map(|(i, (gluster, named))| StorageSpec {
+                            name: format!("v{i}"),
+                            mount_path: format!("/v{i}"),
                             size: Quantity("1Gi".into()),
                             glusterfs: gluster.then(|| GlusterfsClass {
-                                class_name,
+                                resturl: "http://127.0.0.1:8080".into(),
+                                class_name: named.then(|| format!("class-{i}")),
                                 ..Default::default()
                             }),
                             ..Default::default()
                         })
                         .collect();
                     let spec = ExposureSpec {
-                        image,
+                        image: workload.then(|| "nginx:1.25".into()),
                         ports,
                         visibility: Visibility {
                             type_,
-                            external_name: host.clone(),
+                            external_name: alias.then(|| "db.example.com".into()),
                             ..Default::default()
                         },
-                        ingress: host.map(|host| IngressSpec {
-                            host,
+                        ingress: (type_ == VisibilityType::Ingress).then(|| IngressSpec {
+                            host: "shop.example.com".into(),
                             ..Default::default()
                         }),
-                        endpoints: ips.into_iter().map(|ip| EndpointSpec { ip }).collect(),
-                        headless,
+                        endpoints: if external_backend {
+                            vec![EndpointSpec {
+                                ip: "192.0.2.10".into(),
+                            }]
+                        } else {
+                            Vec::new()
+                        },
+                        headless: workload.then_some(headless),
                         storage,
                         ..Default::default()
                     };

@@ -26,7 +26,7 @@ mod tests {
 
     use super::*;
     use crate::build::meta::child_labels;
-    use crate::build::meta::tests::{new_exposure, valid};
+    use crate::build::meta::tests::{app_spec, new_exposure, valid};
 
     #[test]
     fn quota_copies_hard_limits() {
@@ -36,7 +36,7 @@ mod tests {
         ]);
         let spec = ExposureSpec {
             quota: Some(QuotaSpec { hard: hard.clone() }),
-            ..Default::default()
+            ..app_spec()
         };
         let exposure = new_exposure(Some("test"), Some("uid"), spec);
         let quota = build_resource_quota(&valid(&exposure)).unwrap();
@@ -49,7 +49,7 @@ mod tests {
 
     #[test]
     fn no_quota_unless_asked() {
-        let exposure = new_exposure(None, None, ExposureSpec::default());
+        let exposure = new_exposure(None, None, app_spec());
         assert_eq!(build_resource_quota(&valid(&exposure)), None);
     }
 }

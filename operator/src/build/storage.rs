@@ -152,7 +152,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
     use super::*;
-    use crate::build::meta::tests::{new_exposure, valid};
+    use crate::build::meta::tests::{app_spec, new_exposure, valid};
     use crate::cluster::KubeVersion;
 
     fn old() -> ClusterInfo {
@@ -179,7 +179,7 @@ mod tests {
         ExposureSpec {
             image: Some("busybox".into()),
             storage,
-            ..Default::default()
+            ..app_spec()
         }
     }
 
@@ -359,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn shared_class_name_is_built_once_and_not_on_new_clusters() {
+    fn named_class_is_built_on_clusters_with_the_in_tree_provisioner_only() {
         let named = |volume_name: &str| StorageSpec {
             glusterfs: Some(GlusterfsClass {
                 class_name: Some("gluster-heketi".into()),
@@ -367,14 +367,10 @@ mod tests {
             }),
             ..volume(volume_name)
         };
-        let exposure = new_exposure(
-            None,
-            None,
-            with_storage(vec![named("a"), named("b"), volume("plain")]),
-        );
+        let exposure = new_exposure(None, None, with_storage(vec![named("a"), volume("plain")]));
         assert_eq!(build_storage_classes(&valid(&exposure), &old()).len(), 1);
         let without_gluster = ClusterInfo::new(KubeVersion::new(1, 26));
         assert!(build_storage_classes(&valid(&exposure), &without_gluster).is_empty());
-        assert_eq!(build_pvcs(&valid(&exposure)).len(), 3);
+        assert_eq!(build_pvcs(&valid(&exposure)).len(), 2);
     }
 }

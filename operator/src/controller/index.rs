@@ -167,16 +167,16 @@ impl ExposureIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::exposure_from;
+    use crate::fixtures::ExposureFixture;
     use serde_json::json;
 
     fn exposure(name: &str, spec: serde_json::Value, ready: Option<&str>) -> Exposure {
-        let mut value = json!({"metadata": {"name": name, "namespace": "shop"}, "spec": spec});
-        if let Some(ready) = ready {
-            value["status"] = json!({"conditions": [{"type": "Ready", "status": ready,
-                "lastTransitionTime": "2024-01-01T00:00:00Z", "reason": "x", "message": ""}]});
+        let fixture = ExposureFixture::named(name).spec(spec);
+        match ready {
+            Some(status) => fixture.ready(status),
+            None => fixture,
         }
-        exposure_from(value)
+        .build()
     }
 
     fn node_port(port: i32) -> serde_json::Value {

@@ -285,10 +285,10 @@ pub fn names_class(exposure: &Exposure, namespace: &str, class: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::exposure_from;
+    use crate::fixtures::ExposureFixture;
 
     fn exposure(spec: Value) -> Exposure {
-        exposure_from(json!({"metadata": {"name": "web", "namespace": "shop"}, "spec": spec}))
+        ExposureFixture::named("web").spec(spec).build()
     }
 
     fn pvc(size: &str, modes: &[&str], class: &str) -> Value {

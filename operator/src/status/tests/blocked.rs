@@ -95,7 +95,7 @@ fn blocked_with_mixed_reasons_takes_the_first() {
 fn blocked_resources_leave_out_the_endpoints_controllers_endpoints() {
     let exposure = exposure(app_spec(json!({"type": "Internal"})));
     let observed = Observed {
-        endpoints: Some(from(json!({"metadata": {"name": "tomcat"}}))),
+        endpoints: Some(object(json!({"metadata": {"name": "tomcat"}}))),
         ..healthy()
     };
     let status = compute_status(

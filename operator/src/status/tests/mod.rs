@@ -6,11 +6,11 @@ use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, Pod, Service}
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
-use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::*;
 use crate::build::Children;
+use crate::fixtures::{object, ExposureFixture};
 
 mod blocked;
 mod stability;
@@ -19,10 +19,6 @@ mod visibility;
 mod workload;
 
 // ---- fixtures -------------------------------------------------------------------------
-
-fn from<T: DeserializeOwned>(value: Value) -> T {
-    serde_json::from_value(value).expect("valid test object")
-}
 
 fn at(second: i64) -> Time {
     Time(Timestamp::from_second(second).expect("valid timestamp"))
@@ -38,12 +34,11 @@ fn exposure(spec: Value) -> Exposure {
 }
 
 fn named_exposure(name: &str, spec: Value) -> Exposure {
-    from(json!({
-        "apiVersion": "exposure.dev/v1alpha1",
-        "kind": "Exposure",
-        "metadata": {"name": name, "namespace": "shop", "generation": GENERATION, "uid": "u-1"},
-        "spec": spec,
-    }))
+    ExposureFixture::named(name)
+        .generation(GENERATION)
+        .uid(Some("u-1"))
+        .spec(spec)
+        .build()
 }
 
 fn app_spec(visibility: Value) -> Value {
@@ -73,7 +68,7 @@ fn deployment(desired: i32, ready: i32, extra_status: Value) -> Deployment {
     if let (Some(status), Some(extra)) = (status.as_object_mut(), extra_status.as_object()) {
         status.extend(extra.clone());
     }
-    from(json!({
+    object(json!({
         "metadata": {"name": "tomcat", "namespace": "shop", "generation": 2},
         "spec": {"replicas": desired, "selector": {}, "template": {}},
         "status": status,
@@ -81,7 +76,7 @@ fn deployment(desired: i32, ready: i32, extra_status: Value) -> Deployment {
 }
 
 fn pod(name: &str, status: Value) -> Pod {
-    from(json!({"metadata": {"name": name, "namespace": "shop"}, "status": status}))
+    object(json!({"metadata": {"name": name, "namespace": "shop"}, "status": status}))
 }
 
 fn ready_pod(name: &str) -> Pod {
@@ -111,7 +106,7 @@ fn waiting_pod(name: &str, reason: &str, container: Value) -> Pod {
 }
 
 fn service(type_: &str, ports: Value, load_balancer: Value) -> Service {
-    from(json!({
+    object(json!({
         "metadata": {"name": "tomcat", "namespace": "shop"},
         "spec": {"type": type_, "clusterIP": "10.96.12.7", "ports": ports},
         "status": {"loadBalancer": load_balancer},
@@ -123,7 +118,7 @@ fn http_port() -> Value {
 }
 
 fn ingress(rules: Value, tls: Value, address: Value) -> Ingress {
-    from(json!({
+    object(json!({
         "metadata": {"name": "tomcat", "namespace": "shop"},
         "spec": {"rules": rules, "tls": tls},
         "status": {"loadBalancer": {"ingress": address}},
@@ -142,7 +137,7 @@ fn rule(host: &str, paths: &[&str]) -> Value {
 }
 
 fn pvc(name: &str, phase: &str) -> PersistentVolumeClaim {
-    from(json!({"metadata": {"name": name, "namespace": "shop"}, "status": {"phase": phase}}))
+    object(json!({"metadata": {"name": name, "namespace": "shop"}, "status": {"phase": phase}}))
 }
 
 /// A healthy `Internal` tomcat: 3/3 pods ready, the Service in place.

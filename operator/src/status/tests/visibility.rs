@@ -387,7 +387,7 @@ fn external_name_has_no_workload() {
     let exposure =
         exposure(json!({"visibility": {"type": "ExternalName", "externalName": "db.example.com"}}));
     let observed = Observed {
-        service: Some(from(json!({
+        service: Some(object(json!({
             "metadata": {"name": "tomcat"},
             "spec": {"type": "ExternalName", "externalName": "db.example.com"},
         }))),
@@ -455,7 +455,7 @@ fn endpoints_need_our_endpoints_object() {
         "ports": [{"containerPort": 5432}],
         "endpoints": [{"ip": "10.0.0.10"}],
     }));
-    let endpoints: Endpoints = from(json!({"metadata": {"name": "tomcat"}, "subsets": []}));
+    let endpoints: Endpoints = object(json!({"metadata": {"name": "tomcat"}, "subsets": []}));
     let service = service("ClusterIP", json!([{"port": 5432}]), json!({}));
     let without = Observed {
         service: Some(service.clone()),
@@ -513,7 +513,7 @@ fn headless_service_is_awaited_when_asked_for() {
     );
 
     let headless: Service =
-        from(json!({"metadata": {"name": "tomcat-headless"}, "spec": {"clusterIP": "None"}}));
+        object(json!({"metadata": {"name": "tomcat-headless"}, "spec": {"clusterIP": "None"}}));
     let observed = Observed {
         headless_service: Some(headless),
         ..healthy()

@@ -378,7 +378,7 @@ fn scaled_to_zero_is_available() {
     spec["replicas"] = json!(0);
     let exposure = exposure(spec);
     let observed = Observed {
-        deployment: Some(from(json!({
+        deployment: Some(object(json!({
             "metadata": {"name": "tomcat", "generation": 2},
             "spec": {"replicas": 0, "selector": {}, "template": {}},
             "status": {"observedGeneration": 2},
