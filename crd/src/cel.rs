@@ -37,6 +37,7 @@ pub enum Message {
 /// bound); well beyond any application's ports and volumes.
 pub const MAX_PORTS: usize = 100;
 pub const MAX_STORAGE: usize = 32;
+pub const MAX_INGRESS_HOSTS: usize = 32;
 
 /// `visibility.type ExternalName` or `spec.endpoints`: no workload is created.
 macro_rules! no_workload {
@@ -197,6 +198,55 @@ pub const RULES: &[CelRule] = &[
             "'only allowed with visibility.type Ingress (is ' + self.visibility.type + ')'",
         ),
         field_path: Some(".ingress"),
+    },
+    CelRule {
+        name: "ingress-host-or-hosts",
+        at: &["spec.ingress"],
+        rule: "!has(self.host) || !has(self.hosts) || size(self.hosts) == 0",
+        message: Message::Fixed("set either host or hosts, not both"),
+        field_path: Some(".hosts"),
+    },
+    CelRule {
+        name: "ingress-host-required",
+        at: &["spec.ingress"],
+        rule: "has(self.host) || (has(self.hosts) && size(self.hosts) > 0) || (has(self.defaultBackend) && self.defaultBackend)",
+        message: Message::Fixed("set host or hosts (or defaultBackend: true for an Ingress without rules)"),
+        field_path: Some(".host"),
+    },
+    CelRule {
+        name: "ingress-paths-need-host",
+        at: &["spec.ingress"],
+        rule: "has(self.host) || !has(self.paths) || size(self.paths) == 0",
+        message: Message::Fixed("only allowed with host (with hosts, each entry has its own paths)"),
+        field_path: Some(".paths"),
+    },
+    CelRule {
+        name: "ingress-tls-needs-host",
+        at: &["spec.ingress"],
+        rule: "has(self.host) || !has(self.tls)",
+        message: Message::Fixed("only allowed with host (with hosts, each entry has its own tls)"),
+        field_path: Some(".tls"),
+    },
+    CelRule {
+        name: "ingress-hosts-unique",
+        at: &["spec.ingress.hosts"],
+        rule: "self.all(h, self.filter(g, g.host == h.host).size() == 1)",
+        message: Message::Fixed("host names must be unique"),
+        field_path: None,
+    },
+    CelRule {
+        name: "default-backend-port-needs-default-backend",
+        at: &["spec.ingress"],
+        rule: "!has(self.defaultBackendPort) || (has(self.defaultBackend) && self.defaultBackend)",
+        message: Message::Fixed("only allowed with defaultBackend: true"),
+        field_path: Some(".defaultBackendPort"),
+    },
+    CelRule {
+        name: "issuer-kind-needs-issuer",
+        at: &["spec.ingress.tls", "spec.ingress.hosts[].tls"],
+        rule: "!has(self.issuerKind) || has(self.issuer)",
+        message: Message::Fixed("only allowed with issuer"),
+        field_path: Some(".issuerKind"),
     },
     CelRule {
         name: "endpoints-not-with-external-name",

@@ -426,22 +426,74 @@ impl ExternalTrafficPolicy {
     }
 }
 
+/// One Ingress `<name>` to this Exposure's Service: one rule per host (`host` with `paths` and
+/// `tls` is the shorthand for a single host; `hosts` lists several), and/or the ingress
+/// class's default backend.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IngressSpec {
-    /// DNS name; a leading `*.` wildcard is allowed.
+    /// One host (DNS name; a leading `*.` wildcard is allowed). Set `host` or `hosts`, not
+    /// both; neither only with `defaultBackend: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
-    pub host: String,
+    pub host: Option<String>,
+    /// Several hosts, each with its own paths and TLS (at most 32).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = cel::MAX_INGRESS_HOSTS))]
+    pub hosts: Vec<IngressHost>,
     /// Becomes `spec.ingressClassName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class_name: Option<String>,
+    /// Paths of `host` (with `hosts`, each entry has its own). Default: one path `/` (Prefix)
+    /// to the first port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<IngressPath>,
+    /// TLS for `host` (with `hosts`, each entry has its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<IngressTls>,
+    /// The Ingress's `spec.defaultBackend` is this Exposure's Service: requests the ingress
+    /// controller has no rule for come here. One Exposure per ingress class may claim it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_backend: Option<bool>,
+    /// The default backend's port (a port name or a Service port number); default: the first
+    /// port. Only with `defaultBackend: true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_backend_port: Option<IntOrString>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl IngressSpec {
+    /// Every host with its paths and TLS: the `host` shorthand or the `hosts` entries.
+    pub fn all_hosts(&self) -> Vec<IngressHost> {
+        match &self.host {
+            Some(host) => vec![IngressHost {
+                host: host.clone(),
+                paths: self.paths.clone(),
+                tls: self.tls.clone(),
+            }],
+            None => self.hosts.clone(),
+        }
+    }
+
+    /// Whether the Ingress is the default backend of its class.
+    pub fn is_default_backend(&self) -> bool {
+        self.default_backend == Some(true)
+    }
+}
+
+/// One host of `spec.ingress.hosts`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressHost {
+    /// DNS name; a leading `*.` wildcard is allowed.
+    #[schemars(length(min = 1, max = 253))]
+    pub host: String,
     /// Default: one path `/` (Prefix) to the first port.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub paths: Vec<IngressPath>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<IngressTls>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -475,12 +527,48 @@ impl PathType {
     }
 }
 
+/// TLS for a host: the certificate's Secret, optionally requested from cert-manager.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IngressTls {
-    /// Secret holding the certificate for `host`.
+    /// Secret holding the certificate for the host (hosts sharing a Secret share one `tls`
+    /// entry of the Ingress).
     #[schemars(length(min = 1))]
     pub secret_name: String,
+    /// A cert-manager issuer: the Ingress gets `cert-manager.io/cluster-issuer` (or
+    /// `cert-manager.io/issuer`) so that cert-manager requests the certificate for every TLS
+    /// host. Every TLS entry of one Exposure names the same issuer (one annotation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub issuer: Option<String>,
+    /// ClusterIssuer (default) or Issuer (in this namespace). Only with `issuer`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_kind: Option<IssuerKind>,
+}
+
+/// The kind of a cert-manager issuer.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum IssuerKind {
+    #[default]
+    ClusterIssuer,
+    Issuer,
+}
+
+impl IssuerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClusterIssuer => "ClusterIssuer",
+            Self::Issuer => "Issuer",
+        }
+    }
+
+    /// The cert-manager annotation naming an issuer of this kind.
+    pub fn annotation(self) -> &'static str {
+        match self {
+            Self::ClusterIssuer => "cert-manager.io/cluster-issuer",
+            Self::Issuer => "cert-manager.io/issuer",
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
@@ -632,9 +720,12 @@ pub struct ExposureStatus {
     pub ready_replicas: Option<i32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_replicas: Option<i32>,
-    /// The one address a person would use.
+    /// The one address a person would use (the first of `urls`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Every address: one per host and path of the Ingress (or HTTPRoute); else `url` alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Addresses>,
     /// Children the operator manages now.

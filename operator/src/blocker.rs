@@ -11,6 +11,7 @@ pub mod reason {
     pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
     pub const HOST_CONFLICT: &str = "HostConflict";
     pub const NODE_PORT_CONFLICT: &str = "NodePortConflict";
+    pub const DEFAULT_BACKEND_CONFLICT: &str = "DefaultBackendConflict";
     pub const STORAGE_CLASS_IMMUTABLE: &str = "StorageClassImmutable";
     pub const STORAGE_CLASS_NOT_ALLOWED: &str = "StorageClassNotAllowed";
     pub const STORAGE_CLASSES_DISABLED: &str = "StorageClassesDisabled";
@@ -30,6 +31,8 @@ pub enum BlockReason {
     HostConflict,
     /// An older Exposure uses the same nodePort.
     NodePortConflict,
+    /// An older Exposure is the default backend of the same ingress class.
+    DefaultBackendConflict,
     /// A StorageClass in use cannot take changed parameters.
     StorageClassImmutable,
     /// The operator's storage policy refuses the glusterfs settings.
@@ -39,13 +42,14 @@ pub enum BlockReason {
 }
 
 impl BlockReason {
-    pub const ALL: [BlockReason; 9] = [
+    pub const ALL: [BlockReason; 10] = [
         Self::InvalidSpec,
         Self::UnsupportedByCluster,
         Self::ResourceConflict,
         Self::QuotaExceeded,
         Self::HostConflict,
         Self::NodePortConflict,
+        Self::DefaultBackendConflict,
         Self::StorageClassImmutable,
         Self::StorageClassNotAllowed,
         Self::StorageClassesDisabled,
@@ -59,6 +63,7 @@ impl BlockReason {
             Self::QuotaExceeded => reason::QUOTA_EXCEEDED,
             Self::HostConflict => reason::HOST_CONFLICT,
             Self::NodePortConflict => reason::NODE_PORT_CONFLICT,
+            Self::DefaultBackendConflict => reason::DEFAULT_BACKEND_CONFLICT,
             Self::StorageClassImmutable => reason::STORAGE_CLASS_IMMUTABLE,
             Self::StorageClassNotAllowed => reason::STORAGE_CLASS_NOT_ALLOWED,
             Self::StorageClassesDisabled => reason::STORAGE_CLASSES_DISABLED,

@@ -361,8 +361,13 @@ const PAGES: &[Page] = &[
         dir: "visibility",
         slug: "ingress",
         title: "Ingress (HTTP by host and path)",
-        intro: "`visibility.type: Ingress` puts a ClusterIP Service behind an Ingress (networking.k8s.io/v1 on Kubernetes ≥ 1.19) for `ingress.host` and its paths. One Exposure is one backend; a fan-out is several Exposures sharing a host with different paths. Two Exposures claiming the same host and path stall with `HostConflict`.",
-        examples: &["ingress-tomcat.yaml", "ingress-fanout.yaml"],
+        intro: "`visibility.type: Ingress` puts a ClusterIP Service behind one Ingress `<name>` (networking.k8s.io/v1 on Kubernetes ≥ 1.19): `ingress.host` with its `paths` and `tls`, or `ingress.hosts` (one rule per host, each with its own paths and tls; hosts sharing a `tls.secretName` share one `tls` entry), and/or `ingress.defaultBackend: true` (the Ingress's `spec.defaultBackend` is this Service, port `defaultBackendPort` or the first port). `tls.issuer` (with `tls.issuerKind` ClusterIssuer, the default, or Issuer) adds the cert-manager annotation `cert-manager.io/cluster-issuer` or `cert-manager.io/issuer`, so that cert-manager requests the certificate for every TLS host; nothing else of cert-manager is assumed. `status.url` is the first URL, `status.urls` lists one per host and path. One Exposure is one backend; a fan-out is several Exposures sharing a host with different paths.\n\n**What counts as a clash.** Two Exposures clash on a route when they have the same path (the same string: `/` and `/api` may share a host, the longest match wins as usual) on hosts one request can match both of: the same host, or a wildcard and a host of exactly one more label. `*.example.com` matches `shop.example.com` but not `example.com` nor `a.shop.example.com`, as the Ingress API defines wildcards. A wildcard and an exact host do clash although most controllers prefer the exact host: the wildcard's owner would silently lose that host's traffic. The later Exposure stalls with `HostConflict`, the older one is untouched. Two Exposures that set `defaultBackend` for the same `className` (no `className`: the cluster's default class, compared as \"no className\") stall the later with `DefaultBackendConflict`: an ingress controller takes one default backend per class.",
+        examples: &[
+            "ingress-tomcat.yaml",
+            "ingress-fanout.yaml",
+            "ingress-multi-host.yaml",
+            "ingress-default-backend.yaml",
+        ],
     },
     Page {
         dir: "visibility",

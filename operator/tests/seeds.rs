@@ -379,6 +379,8 @@ seed_tests! {
     multi_port => "multi-port.yaml",
     ingress_tomcat => "ingress-tomcat.yaml",
     ingress_fanout => "ingress-fanout.yaml",
+    ingress_multi_host => "ingress-multi-host.yaml",
+    ingress_default_backend => "ingress-default-backend.yaml",
     probes => "probes.yaml",
     gluster_storage => "gluster-storage.yaml",
     storage_existing_class => "storage-existing-class.yaml",

@@ -187,11 +187,15 @@ fn ingress() -> BoxedStrategy<IngressSpec> {
         option::of(text()),
     )
         .prop_map(|(host, class_name, paths, tls)| IngressSpec {
-            host,
+            host: Some(host),
             class_name,
             paths,
-            tls: tls.map(|secret_name| IngressTls { secret_name }),
+            tls: tls.map(|secret_name| IngressTls {
+                secret_name,
+                ..Default::default()
+            }),
             annotations: BTreeMap::new(),
+            ..Default::default()
         })
         .boxed()
 }
@@ -410,7 +414,7 @@ fn plausible_exposure() -> BoxedStrategy<Exposure> {
                         ..Default::default()
                     },
                     ingress: (type_ == VisibilityType::Ingress).then(|| IngressSpec {
-                        host: "*.example.com".to_string(),
+                        host: Some("*.example.com".to_string()),
                         paths: vec![IngressPath {
                             path: "/".to_string(),
                             path_type: PathType::Prefix,

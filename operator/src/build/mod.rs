@@ -133,7 +133,7 @@ mod tests {
                 ..Default::default()
             },
             ingress: Some(IngressSpec {
-                host: "foo.bar.com".into(),
+                host: Some("foo.bar.com".into()),
                 ..Default::default()
             }),
             headless: Some(true),
@@ -338,7 +338,7 @@ mod tests {
                             ..Default::default()
                         },
                         ingress: (type_ == VisibilityType::Ingress).then(|| IngressSpec {
-                            host: "shop.example.com".into(),
+                            host: Some("shop.example.com".into()),
                             ..Default::default()
                         }),
                         endpoints: if external_backend {

@@ -275,7 +275,7 @@ mod tests {
             let mut spec = with_visibility(visibility, vec![http(None)]);
             if visibility == VisibilityType::Ingress {
                 spec.ingress = Some(exposure_crd::IngressSpec {
-                    host: "shop.example.com".into(),
+                    host: Some("shop.example.com".into()),
                     ..Default::default()
                 });
             }

@@ -36,19 +36,46 @@ pub(super) fn addresses(target: &Target<'_>, observed: &Observed) -> Option<Addr
     })
 }
 
-/// The one address a person would use, by visibility; the in-cluster URL when the outside
-/// address is not known yet. None until the Service exists.
-pub(super) fn url(target: &Target<'_>, observed: &Observed) -> Option<String> {
-    let service = observed.service.as_ref()?;
+/// Every address a person would use, by visibility, the first being `status.url`: each host
+/// and path of the Ingress (and the ingress controller's address when this Exposure is the
+/// default backend); the in-cluster URL when the outside address is not known yet. Empty until
+/// the Service exists.
+pub(super) fn urls(target: &Target<'_>, observed: &Observed) -> Vec<String> {
+    let Some(service) = observed.service.as_ref() else {
+        return Vec::new();
+    };
+    if target.spec.visibility.type_ == VisibilityType::Ingress {
+        let mut urls = observed
+            .ingress
+            .as_ref()
+            .map(ingress_urls)
+            .unwrap_or_default();
+        let default_backend = observed
+            .ingress
+            .as_ref()
+            .filter(|i| i.spec.as_ref().is_some_and(|s| s.default_backend.is_some()));
+        if let Some(ingress) = default_backend {
+            urls.extend(
+                ingress_addresses(ingress)
+                    .iter()
+                    .map(|a| http_url(a, None) + "/"),
+            );
+        }
+        if !urls.is_empty() {
+            return urls;
+        }
+    }
+    url(target, service, observed).into_iter().collect()
+}
+
+/// The one address of a Service, by visibility; the in-cluster URL when the outside address is
+/// not known yet.
+fn url(target: &Target<'_>, service: &Service, observed: &Observed) -> Option<String> {
     let first_port = service_ports(service).first();
     let in_cluster = || http_url(&target.dns(), first_port.map(|p| p.port));
     let url = match target.spec.visibility.type_ {
         VisibilityType::ExternalName => return external_name(target, service).map(str::to_owned),
-        VisibilityType::Ingress => observed
-            .ingress
-            .as_ref()
-            .and_then(|i| ingress_urls(i).into_iter().next())
-            .unwrap_or_else(in_cluster),
+        VisibilityType::Ingress => in_cluster(),
         VisibilityType::LoadBalancer => match load_balancer_addresses(service).first() {
             Some(address) => http_url(address, first_port.map(|p| p.port)),
             None => in_cluster(),
@@ -90,6 +117,11 @@ pub(super) fn load_balancer_addresses(service: &Service) -> Vec<String> {
 
 /// Whether the ingress controller published an address for the Ingress.
 pub(super) fn ingress_has_address(ingress: &Ingress) -> bool {
+    !ingress_addresses(ingress).is_empty()
+}
+
+/// The addresses the ingress controller published: each IP, else hostname.
+fn ingress_addresses(ingress: &Ingress) -> Vec<String> {
     let ingress = ingress
         .status
         .as_ref()
@@ -98,7 +130,8 @@ pub(super) fn ingress_has_address(ingress: &Ingress) -> bool {
     ingress
         .into_iter()
         .flatten()
-        .any(|i| i.ip.is_some() || i.hostname.is_some())
+        .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()))
+        .collect()
 }
 
 fn service_ports(service: &Service) -> &[ServicePort] {

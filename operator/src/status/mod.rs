@@ -179,7 +179,8 @@ pub fn compute_status(
 ) -> ExposureStatus {
     let target = Target::of(exposure);
     let addresses = address::addresses(&target, observed);
-    let url = address::url(&target, observed);
+    let urls = address::urls(&target, observed);
+    let url = urls.first().cloned();
 
     let workload = target
         .has_workload()
@@ -250,6 +251,7 @@ pub fn compute_status(
             .as_ref()
             .map(|s| s.available_replicas.unwrap_or(0)),
         url,
+        urls,
         addresses,
         resources: resources(exposure, outcome, observed),
         retained_volumes: observed.retained_volumes.clone(),

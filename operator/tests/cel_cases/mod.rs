@@ -137,6 +137,48 @@ pub const CASES: &[Case] = &[
         message: "only allowed with visibility.type Ingress (is LoadBalancer)",
     },
     Case {
+        rule: "ingress-host-or-hosts",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Ingress}, ingress: {host: a.example.com, hosts: [{host: b.example.com}]}}",
+        field: "spec.ingress.hosts",
+        message: "set either host or hosts, not both",
+    },
+    Case {
+        rule: "ingress-host-required",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Ingress}, ingress: {className: nginx}}",
+        field: "spec.ingress.host",
+        message: "set host or hosts (or defaultBackend: true for an Ingress without rules)",
+    },
+    Case {
+        rule: "ingress-paths-need-host",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Ingress}, ingress: {hosts: [{host: b.example.com}], paths: [{path: /}]}}",
+        field: "spec.ingress.paths",
+        message: "only allowed with host (with hosts, each entry has its own paths)",
+    },
+    Case {
+        rule: "ingress-tls-needs-host",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Ingress}, ingress: {defaultBackend: true, tls: {secretName: web-tls}}}",
+        field: "spec.ingress.tls",
+        message: "only allowed with host (with hosts, each entry has its own tls)",
+    },
+    Case {
+        rule: "ingress-hosts-unique",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Ingress}, ingress: {hosts: [{host: b.example.com}, {host: b.example.com}]}}",
+        field: "spec.ingress.hosts[1].host",
+        message: "host names must be unique",
+    },
+    Case {
+        rule: "default-backend-port-needs-default-backend",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Ingress}, ingress: {host: a.example.com, defaultBackendPort: 80}}",
+        field: "spec.ingress.defaultBackendPort",
+        message: "only allowed with defaultBackend: true",
+    },
+    Case {
+        rule: "issuer-kind-needs-issuer",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Ingress}, ingress: {hosts: [{host: b.example.com, tls: {secretName: b-tls, issuerKind: Issuer}}]}}",
+        field: "spec.ingress.hosts[0].tls.issuerKind",
+        message: "only allowed with issuer",
+    },
+    Case {
         rule: "endpoints-not-with-external-name",
         spec: "{visibility: {type: ExternalName, externalName: db.example.com}, endpoints: [{ip: 192.0.2.10}]}",
         field: "spec.endpoints",

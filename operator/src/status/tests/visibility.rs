@@ -523,3 +523,45 @@ fn headless_service_is_awaited_when_asked_for() {
         ("True", reason::READY)
     );
 }
+
+#[test]
+fn every_host_is_a_url_and_the_first_is_the_url() {
+    let exposure = exposure(ingress_spec());
+    let observed = Observed {
+        ingress: Some(ingress(
+            json!([
+                rule("foo.bar.com", &["/"]),
+                rule("bar.foo.com", &["/a", "/b"])
+            ]),
+            json!([{"hosts": ["bar.foo.com"], "secretName": "tls"}]),
+            json!([{"ip": "192.0.2.1"}]),
+        )),
+        ..healthy()
+    };
+    let status = compute(&exposure, &observed);
+    assert_eq!(status.url.as_deref(), Some("http://foo.bar.com/"));
+    assert_eq!(
+        status.urls,
+        [
+            "http://foo.bar.com/",
+            "https://bar.foo.com/a",
+            "https://bar.foo.com/b"
+        ]
+    );
+}
+
+#[test]
+fn a_default_backend_is_reached_at_the_ingress_address() {
+    let exposure = exposure(ingress_spec());
+    let mut live = ingress(json!(null), json!(null), json!([{"ip": "192.0.2.1"}]));
+    if let Some(spec) = live.spec.as_mut() {
+        spec.default_backend = Some(Default::default());
+    }
+    let observed = Observed {
+        ingress: Some(live),
+        ..healthy()
+    };
+    let status = compute(&exposure, &observed);
+    assert_eq!(status.urls, ["http://192.0.2.1/"]);
+    assert_eq!(status.url.as_deref(), Some("http://192.0.2.1/"));
+}
