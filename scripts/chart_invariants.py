@@ -79,7 +79,7 @@ def problems(docs):
 
     # -- RBAC.
     NAMESPACED = {"exposures", "exposures/status", "exposures/finalizers", "deployments", "services",
-                  "endpoints", "persistentvolumeclaims", "resourcequotas", "ingresses", "pods", "events"}
+                  "endpoints", "persistentvolumeclaims", "resourcequotas", "ingresses", "httproutes", "pods", "events"}
     sa_names = {s["metadata"]["name"] for s in kinds.get("ServiceAccount", [])}
     for role in kinds.get("ClusterRole", []) + kinds.get("Role", []):
         for rule in role.get("rules", []):

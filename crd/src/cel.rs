@@ -38,6 +38,7 @@ pub enum Message {
 pub const MAX_PORTS: usize = 100;
 pub const MAX_STORAGE: usize = 32;
 pub const MAX_INGRESS_HOSTS: usize = 32;
+pub const MAX_GATEWAY_ITEMS: usize = 32;
 
 /// `visibility.type ExternalName` or `spec.endpoints`: no workload is created.
 macro_rules! no_workload {
@@ -247,6 +248,22 @@ pub const RULES: &[CelRule] = &[
         rule: "!has(self.issuerKind) || has(self.issuer)",
         message: Message::Fixed("only allowed with issuer"),
         field_path: Some(".issuerKind"),
+    },
+    CelRule {
+        name: "gateway-required",
+        at: &["spec"],
+        rule: "self.visibility.type != 'Gateway' || has(self.gateway)",
+        message: Message::Fixed("required when visibility.type is Gateway"),
+        field_path: Some(".gateway"),
+    },
+    CelRule {
+        name: "gateway-only-with-gateway",
+        at: &["spec"],
+        rule: "self.visibility.type == 'Gateway' || !has(self.gateway)",
+        message: Message::Expression(
+            "'only allowed with visibility.type Gateway (is ' + self.visibility.type + ')'",
+        ),
+        field_path: Some(".gateway"),
     },
     CelRule {
         name: "endpoints-not-with-external-name",

@@ -111,6 +111,10 @@ pub struct ExposureSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<IngressSpec>,
 
+    /// Required iff `visibility.type` is Gateway: the HTTPRoute attached to a Gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewaySpec>,
+
     /// Also create `<name>-headless`: clusterIP None, publishNotReadyAddresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headless: Option<bool>,
@@ -376,6 +380,8 @@ pub enum VisibilityType {
     Ingress,
     /// A DNS alias (Service of type ExternalName), no workload.
     ExternalName,
+    /// A ClusterIP Service behind a Gateway API HTTPRoute (`gateway.networking.k8s.io/v1`).
+    Gateway,
 }
 
 impl VisibilityType {
@@ -386,6 +392,7 @@ impl VisibilityType {
             Self::LoadBalancer => "LoadBalancer",
             Self::Ingress => "Ingress",
             Self::ExternalName => "ExternalName",
+            Self::Gateway => "Gateway",
         }
     }
 
@@ -571,6 +578,73 @@ impl IssuerKind {
     }
 }
 
+/// An HTTPRoute `<name>` (Gateway API `gateway.networking.k8s.io/v1`) to this Exposure's
+/// Service, attached to Gateways a platform team runs. Needs the Gateway API CRDs installed.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewaySpec {
+    /// The Gateways (or their listeners) the route attaches to; at least one, at most 32.
+    #[schemars(length(min = 1, max = cel::MAX_GATEWAY_ITEMS))]
+    pub parent_refs: Vec<GatewayParentRef>,
+    /// Host names the route matches (a leading `*.` wildcard is allowed); none: every host of
+    /// the listener. At most 16.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub hostnames: Vec<String>,
+    /// Default: one path `/` (PathPrefix) to the first port. At most 16 (one rule each).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 16))]
+    pub paths: Vec<GatewayPath>,
+}
+
+/// A Gateway (`gateway.networking.k8s.io`, kind Gateway).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayParentRef {
+    /// The Gateway's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// The Gateway's namespace; default: the Exposure's (the Gateway must allow routes from
+    /// this namespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub namespace: Option<String>,
+    /// One listener of the Gateway, by name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub section_name: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayPath {
+    /// Must start with `/`.
+    #[schemars(length(min = 1, max = 1024))]
+    pub path: String,
+    #[serde(default)]
+    pub path_type: GatewayPathType,
+    /// A port name or a Service port number; default: the first port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<IntOrString>,
+}
+
+/// How an HTTPRoute matches a path.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
+pub enum GatewayPathType {
+    #[default]
+    PathPrefix,
+    Exact,
+}
+
+impl GatewayPathType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::PathPrefix => "PathPrefix",
+            Self::Exact => "Exact",
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct EndpointSpec {
     /// An IPv4 or IPv6 address; not loopback, link-local or multicast.
@@ -723,7 +797,7 @@ pub struct ExposureStatus {
     /// The one address a person would use (the first of `urls`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
-    /// Every address: one per host and path of the Ingress (or HTTPRoute); else `url` alone.
+    /// Every address: one per host and path of the Ingress or the HTTPRoute; else `url` alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

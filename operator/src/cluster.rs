@@ -1,6 +1,8 @@
 //! What the operator knows about the cluster it talks to: its version, and from that which
-//! API fields it may build. Read once at start (`run`) or given on the command line
-//! (`render --kubernetes-version`); validate and build take it as input.
+//! API fields it may build, and whether it serves the Gateway API (HTTPRoute v1, from
+//! discovery: CRDs, not a version). Read at start (`run`; the Gateway API again while it is
+//! missing, see `controller::gateway_api`) or given on the command line (`render
+//! --kubernetes-version`); validate and build take it as input.
 
 use std::fmt;
 use std::str::FromStr;
@@ -93,19 +95,31 @@ impl Feature {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClusterInfo {
     pub version: KubeVersion,
+    /// Whether `gateway.networking.k8s.io/v1` HTTPRoutes are served (the Gateway API CRDs are
+    /// installed). Assumed for `render`.
+    pub gateway_api: bool,
 }
 
 impl Default for ClusterInfo {
     fn default() -> Self {
-        Self {
-            version: KubeVersion::NEWEST,
-        }
+        Self::new(KubeVersion::NEWEST)
     }
 }
 
 impl ClusterInfo {
     pub fn new(version: KubeVersion) -> Self {
-        Self { version }
+        Self {
+            version,
+            gateway_api: true,
+        }
+    }
+
+    /// The same cluster, serving the Gateway API or not.
+    pub fn with_gateway_api(self, served: bool) -> Self {
+        Self {
+            gateway_api: served,
+            ..self
+        }
     }
 
     /// The Exposure CRD this cluster takes (its CEL rules only where they are enforced).

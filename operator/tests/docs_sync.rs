@@ -371,6 +371,13 @@ const PAGES: &[Page] = &[
     },
     Page {
         dir: "visibility",
+        slug: "gateway",
+        title: "Gateway API (an HTTPRoute attached to a Gateway)",
+        intro: "`visibility.type: Gateway` puts a ClusterIP Service behind an HTTPRoute `<name>` (`gateway.networking.k8s.io/v1`), the successor of Ingress: `gateway.parentRefs` names the Gateways (`name`, `namespace` when another, `sectionName` for one listener) a platform team runs, `hostnames` the hosts (none: the listener's), and `paths` one rule each (`PathPrefix` by default, or `Exact`, to `port` or the first port; none: `/`). The operator owns the route (labels, ownerReference, drift correction, prune when the visibility changes) and nothing of the Gateway. Its status reads the route's `status.parents` that the Gateway controller writes: the Exposure is exposed (`RouteAccepted`) once every Gateway reports `Accepted` and `ResolvedRefs` True for the route's generation; until a Gateway reports, `RoutePending` (is a Gateway controller running?); a refusal is `RouteNotAccepted` or `RouteRefsUnresolved` with the controller's reason. `status.urls` lists `http://<hostname><path>` for every hostname and path. The Gateway API is a set of CRDs, not part of Kubernetes: without them (found by discovery) the Exposure is `Stalled`/`UnsupportedByCluster` naming the missing API, and once they are installed it is reconciled (checked every 5 s while missing) and the HTTPRoute watch starts, without a restart of the operator.",
+        examples: &["gateway-httproute.yaml"],
+    },
+    Page {
+        dir: "visibility",
         slug: "externalname",
         title: "ExternalName (a DNS alias)",
         intro: "`visibility.type: ExternalName` creates only a Service that is a CNAME of `visibility.externalName`: no pods, no ports.",

@@ -1,6 +1,7 @@
 //! e2e: conflicts. An object of a child's name that is not ours stalls the Exposure and is left
-//! alone; two Exposures claiming the same Ingress host + path or nodePort (in two namespaces,
-//! one operator) block the later one only.
+//! alone; two Exposures claiming the same Ingress host + path (also through a wildcard host and
+//! among several hosts), the default backend of one ingress class, or a nodePort (in two
+//! namespaces, one operator) block the later one only.
 
 mod support;
 
@@ -102,6 +103,34 @@ async fn a_later_ingress_on_the_same_host_and_path_is_blocked() -> Result<()> {
         spec
     };
     later_claim_is_blocked("host", spec(), spec(), "HostConflict").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_exact_host_under_a_wildcard_among_several_hosts_is_blocked() -> Result<()> {
+    let domain = format!("wild-{}.example.test", exposure_e2e::random_suffix());
+    let mut first = web_spec("nginx:1.25");
+    first["visibility"] = json!({"type": "Ingress"});
+    first["ingress"] = json!({"host": format!("*.{domain}")});
+    let mut second = web_spec("nginx:1.25");
+    second["visibility"] = json!({"type": "Ingress"});
+    second["ingress"] = json!({"hosts": [
+        {"host": format!("other-{domain}")},
+        {"host": format!("shop.{domain}")},
+    ]});
+    later_claim_is_blocked("wildcard", first, second, "HostConflict").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_default_backend_of_the_same_class_is_blocked() -> Result<()> {
+    // A class of its own: default backends are claimed per class, cluster-wide.
+    let class = format!("e2e-{}", exposure_e2e::random_suffix());
+    let spec = || {
+        let mut spec = web_spec("nginx:1.25");
+        spec["visibility"] = json!({"type": "Ingress"});
+        spec["ingress"] = json!({"className": class, "defaultBackend": true});
+        spec
+    };
+    later_claim_is_blocked("default-backend", spec(), spec(), "DefaultBackendConflict").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -205,6 +205,37 @@ async fn example_ingress_fanout() -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_ingress_multi_host() -> Result<()> {
+    example_becomes_ready(
+        "ingress-multi-host.yaml",
+        same,
+        &[(
+            "name-virtual-host-ingress",
+            workload(&[(Ingress, "{name}")]),
+        )],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_ingress_default_backend() -> Result<()> {
+    // The default backend is claimed per ingress class, cluster-wide: a class of its own, so
+    // that the tests running beside it do not clash with it.
+    let class = format!("e2e-{}", random_suffix());
+    example_becomes_ready(
+        "ingress-default-backend.yaml",
+        move |doc| {
+            doc.replace(
+                "defaultBackend: true",
+                &format!("defaultBackend: true\n    className: {class}"),
+            )
+        },
+        &[("tomcat-svc", workload(&[(Ingress, "{name}")]))],
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_ingress_tomcat() -> Result<()> {
     example_becomes_ready(
         "ingress-tomcat.yaml",

@@ -388,15 +388,17 @@ seed_tests! {
     session_affinity => "session-affinity.yaml",
 }
 
+/// Examples of what no textbook has (the Gateway API postdates them): no seed to match; their
+/// builders have unit tests and e2e tests of their own.
+const EXAMPLES_WITHOUT_SEED: &[&str] = &["gateway-httproute.yaml"];
+
 #[test]
 fn every_example_and_fixture_is_covered() {
     let mut covered: Vec<String> = SEED_FILES.iter().map(|file| (*file).to_owned()).collect();
     covered.sort();
-    assert_eq!(
-        yaml_files(&examples_dir()),
-        covered,
-        "examples/ and the seed tests disagree"
-    );
+    let mut examples = yaml_files(&examples_dir());
+    examples.retain(|file| !EXAMPLES_WITHOUT_SEED.contains(&file.as_str()));
+    assert_eq!(examples, covered, "examples/ and the seed tests disagree");
     assert_eq!(
         yaml_files(&fixtures_dir()),
         covered,

@@ -86,6 +86,12 @@ else per watched namespace (Role). Every verb is what operator/src/controller/*.
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# The HTTPRoute of a Gateway Exposure (Gateway API, when its CRDs are installed): applied
+# (create/patch), cached (get/list/watch), pruned when the visibility changes (delete).
+# Whether the API is served is read by discovery, which every client may do.
+- apiGroups: ["gateway.networking.k8s.io"]
+  resources: ["httproutes"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
 # The addresses of a selector-less Service (spec.endpoints) on clusters >= 1.21 (v1 Endpoints
 # above only before 1.21, and to delete one left from before an upgrade).
 - apiGroups: ["discovery.k8s.io"]

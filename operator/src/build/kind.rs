@@ -7,7 +7,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 
 /// Calls `$callback! { Kind: Type, "group", "version", "plural", scope, store_field; ... }`
 /// with every child kind, in apply order: storage first (pods need their claims), the Ingress
-/// last (its backend exists). `scope` is `namespaced` or `cluster`.
+/// and the HTTPRoute last (their backend exists). `scope` is `namespaced` or `cluster`.
 #[macro_export]
 macro_rules! for_each_child_kind {
     ($callback:ident) => {
@@ -20,6 +20,7 @@ macro_rules! for_each_child_kind {
             Endpoints: k8s_openapi::api::core::v1::Endpoints, "", "v1", "endpoints", namespaced, endpoints;
             EndpointSlice: k8s_openapi::api::discovery::v1::EndpointSlice, "discovery.k8s.io", "v1", "endpointslices", namespaced, endpoint_slices;
             Ingress: k8s_openapi::api::networking::v1::Ingress, "networking.k8s.io", "v1", "ingresses", namespaced, ingresses;
+            HTTPRoute: $crate::build::HTTPRoute, "gateway.networking.k8s.io", "v1", "httproutes", namespaced, http_routes;
         }
     };
 }
@@ -120,7 +121,8 @@ mod tests {
         assert_eq!(ar.kind, "Ingress");
         assert!(!ChildKind::StorageClass.namespaced());
         assert!(ChildKind::Service.namespaced());
-        assert_eq!(ChildKind::ALL.len(), 8);
+        assert_eq!(ChildKind::ALL.len(), 9);
+        assert_eq!(ChildKind::HTTPRoute.api_resource().plural, "httproutes");
         assert_eq!(ChildKind::ALL[0], ChildKind::StorageClass);
     }
 }

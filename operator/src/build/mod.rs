@@ -5,6 +5,7 @@
 //! newer: server-side apply rejects unknown fields.
 
 mod deployment;
+mod httproute;
 mod ingress;
 mod kind;
 mod meta;
@@ -19,6 +20,10 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
 
+pub use self::httproute::{
+    HTTPRoute, HttpRouteSpec, HttpRouteStatus, ParentReference, RouteParentStatus,
+    GATEWAY_API_GROUP,
+};
 pub use self::kind::{ChildKind, ChildRef};
 pub use self::meta::{
     child_labels, headless_service_name, pvc_name, selector_labels, storage_class_name,
@@ -43,12 +48,14 @@ pub struct Children {
     /// One per address family of `spec.endpoints`, on clusters >= 1.21.
     pub endpoint_slices: Vec<EndpointSlice>,
     pub ingress: Option<Ingress>,
+    /// Gateway API HTTPRoute (visibility Gateway).
+    pub http_route: Option<HTTPRoute>,
 }
 
 impl Children {
     /// Every child, borrowed, in apply order: StorageClass, PersistentVolumeClaim,
     /// ResourceQuota, Deployment, Service, Service (headless), Endpoints, EndpointSlices,
-    /// Ingress. The one walk over all children; destructured without `..`.
+    /// Ingress, HTTPRoute. The one walk over all children; destructured without `..`.
     pub fn in_apply_order(&self) -> Vec<ChildRef<'_>> {
         let Children {
             storage_classes,
@@ -60,6 +67,7 @@ impl Children {
             endpoints,
             endpoint_slices,
             ingress,
+            http_route,
         } = self;
         let mut all = Vec::new();
         all.extend(storage_classes.iter().map(ChildRef::StorageClass));
@@ -71,6 +79,7 @@ impl Children {
         all.extend(endpoints.iter().map(ChildRef::Endpoints));
         all.extend(endpoint_slices.iter().map(ChildRef::EndpointSlice));
         all.extend(ingress.iter().map(ChildRef::Ingress));
+        all.extend(http_route.iter().map(ChildRef::HTTPRoute));
         all
     }
 
@@ -100,6 +109,7 @@ pub fn build(valid: &Valid<'_>, cluster: &ClusterInfo) -> Children {
         endpoints: service::build_endpoints(valid, cluster),
         endpoint_slices: service::build_endpoint_slices(valid, cluster),
         ingress: ingress::build_ingress(valid),
+        http_route: httproute::build_http_route(valid),
     }
 }
 
@@ -228,7 +238,9 @@ mod tests {
             endpoints,
             endpoint_slices,
             ingress,
+            http_route,
         } = build(&valid(&exposure), &old());
+        assert_eq!(http_route, None);
         let type_meta =
             |value: serde_json::Value| (value["apiVersion"].clone(), value["kind"].clone());
         let json = |value: Result<serde_json::Value, serde_json::Error>| type_meta(value.unwrap());
@@ -362,7 +374,7 @@ mod tests {
         fn every_child_is_labelled_and_pods_are_selected_by_name_only(exposure in any_exposure()) {
             let valid = valid(&exposure);
             let children = build(&valid, &old());
-            let Children { storage_classes, pvcs, resource_quota, deployment, service, headless_service, endpoints, endpoint_slices, ingress } =
+            let Children { storage_classes, pvcs, resource_quota, deployment, service, headless_service, endpoints, endpoint_slices, ingress, http_route: _ } =
                 &children;
             let mut metas: Vec<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta> = Vec::new();
             metas.extend(pvcs.iter().map(|child| &child.metadata));

@@ -198,7 +198,7 @@ fn selects_pods(spec: &ExposureSpec) -> bool {
 
 fn service_type(kind: VisibilityType) -> &'static str {
     match kind {
-        VisibilityType::Internal | VisibilityType::Ingress => "ClusterIP",
+        VisibilityType::Internal | VisibilityType::Ingress | VisibilityType::Gateway => "ClusterIP",
         VisibilityType::NodePort => "NodePort",
         VisibilityType::LoadBalancer => "LoadBalancer",
         VisibilityType::ExternalName => "ExternalName",

@@ -154,6 +154,8 @@ pub struct Context {
     pub all_exposures: Vec<Store<Exposure>>,
     /// Claims and Ready status of the Exposures of every scope.
     pub index: Arc<ExposureIndex>,
+    /// Whether the Gateway API is served (it may be installed while the operator runs).
+    pub gateway_api: Arc<super::gateway_api::GatewayApi>,
     /// Consecutive transient failures per Exposure, for exponential backoff.
     pub failures: Mutex<HashMap<ObjectRef<Exposure>, Failures>>,
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod execute;
+pub mod gateway_api;
 pub mod http;
 pub mod index;
 pub mod metrics;
@@ -41,10 +42,12 @@ fn managed_selector() -> String {
     format!("{}={}", labels::MANAGED_BY, labels::MANAGER)
 }
 
-/// Reads the cluster version (or the configured stand-in) once.
+/// Reads the cluster version (or the configured stand-in) and whether the Gateway API is
+/// served, once.
 pub async fn cluster_info(client: &Client, config: &OperatorConfig) -> anyhow::Result<ClusterInfo> {
+    let gateway_api = gateway_api::served(client).await;
     if let Some(v) = config.assume_kubernetes_version {
-        return Ok(ClusterInfo::new(v));
+        return Ok(ClusterInfo::new(v).with_gateway_api(gateway_api));
     }
     let info = client.apiserver_version().await?;
     let version = KubeVersion::from_server(&info.major, &info.minor).ok_or_else(|| {
@@ -54,7 +57,7 @@ pub async fn cluster_info(client: &Client, config: &OperatorConfig) -> anyhow::R
             info.minor
         )
     })?;
-    Ok(ClusterInfo::new(version))
+    Ok(ClusterInfo::new(version).with_gateway_api(gateway_api))
 }
 
 /// Fails with a clear message when the Exposure CRD is not installed.
@@ -142,11 +145,13 @@ where
 /// selector-less Service's addresses: EndpointSlices do not exist before 1.21, and from 1.33
 /// every request to v1 Endpoints draws a deprecation warning (legacy ones are found through
 /// `status.resources`, see `execute`).
+/// HTTPRoutes are watched once the Gateway API is served (see `ScopeStores::namespaced`).
 fn served(cluster: &ClusterInfo, kind: &str) -> bool {
     let slices = cluster.supports(Feature::EndpointSlice);
     match kind {
         "Endpoints" => !slices,
         "EndpointSlice" => slices,
+        "HTTPRoute" => cluster.gateway_api,
         _ => true,
     }
 }
@@ -174,6 +179,7 @@ struct ScopeStores<'a> {
     selector: watcher::Config,
     triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
     storage_classes: Store<StorageClass>,
+    gateway_api: Arc<gateway_api::GatewayApi>,
 }
 
 impl ScopeStores<'_> {
@@ -190,6 +196,32 @@ impl ScopeStores<'_> {
         );
         store
     }
+
+    /// A watch that starts once the Gateway API is served: until then the cache is empty and
+    /// counts as synced (reconciles do not wait for it; they GET what they need), then it
+    /// lists and watches like any other.
+    fn watch_once_served<K>(&mut self, cfg: watcher::Config) -> Store<K>
+    where
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        let (store, mut writer) = reflector::store::<K>();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        let api = scoped_api::<K>(self.client, self.namespace);
+        let (client, gateway_api) = (self.client.clone(), self.gateway_api.clone());
+        let trigger = futures::stream::once(async move {
+            gateway_api.wait_until_served(&client).await;
+            (writer, api, cfg)
+        })
+        .flat_map(|(writer, api, cfg)| {
+            reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
+                .default_backoff()
+                .touched_objects()
+                .filter_map(|r| async move { r.ok().and_then(to_exposure) })
+        });
+        self.triggers.push(trigger.boxed());
+        store
+    }
 }
 
 impl StoreFactory for ScopeStores<'_> {
@@ -197,6 +229,10 @@ impl StoreFactory for ScopeStores<'_> {
     where
         K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
+        if K::kind(&()) == "HTTPRoute" && !self.cluster.gateway_api {
+            let selector = self.selector.clone();
+            return self.watch_once_served(selector);
+        }
         if !served(self.cluster, &K::kind(&())) {
             return synced_empty_store();
         }
@@ -299,6 +335,7 @@ pub async fn run(
         exposure_stream: futures::stream::BoxStream<'static, Result<Exposure, watcher::Error>>,
     }
     let index = Arc::new(ExposureIndex::default());
+    let gateway_api = Arc::new(gateway_api::GatewayApi::new(cluster.gateway_api));
     let mut scoped = Vec::new();
     for (scope_id, namespace) in scopes.into_iter().enumerate() {
         let ns = namespace.as_deref();
@@ -329,6 +366,7 @@ pub async fn run(
             selector: managed.clone(),
             triggers: Vec::new(),
             storage_classes: storage_classes.clone(),
+            gateway_api: gateway_api.clone(),
         };
         let children = ChildStores::new(&mut factory);
         let pods = factory.watch::<Pod>(watcher::Config::default().labels(labels::NAME));
@@ -374,6 +412,7 @@ pub async fn run(
             cluster_stores: cluster_stores.clone(),
             all_exposures: all_exposures.clone(),
             index: index.clone(),
+            gateway_api: gateway_api.clone(),
             failures: Mutex::new(HashMap::new()),
         });
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use exposure_crd::Exposure;
+use exposure_crd::{Exposure, VisibilityType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
 use kube::ResourceExt;
@@ -11,7 +11,7 @@ use kube::ResourceExt;
 use super::caches::all_synced;
 use super::context::Context;
 use super::error::Error;
-use super::{execute, snapshot};
+use super::{execute, gateway_api, snapshot};
 use crate::decide::decide;
 
 pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -41,12 +41,26 @@ async fn reconcile_exposure(exposure: &Exposure, ctx: &Context) -> Result<Action
         .namespace()
         .ok_or(Error::MissingField("metadata.namespace"))?;
     exposure.uid().ok_or(Error::MissingField("metadata.uid"))?;
-    let snapshot = snapshot::read(ctx, exposure).await?;
+    // The Gateway API may have been installed since the operator started.
+    let gateway = exposure.spec.visibility.type_ == VisibilityType::Gateway;
+    let gateway_api = if gateway {
+        ctx.gateway_api.refresh(&ctx.client).await
+    } else {
+        ctx.gateway_api.is_served()
+    };
+    let cluster = ctx.cluster.clone().with_gateway_api(gateway_api);
+    let snapshot = snapshot::read(ctx, &cluster, exposure).await?;
     let now = Time(k8s_openapi::jiff::Timestamp::now());
     let policy = ctx.config.storage_policy();
-    let decision = decide(exposure, &ctx.cluster, &policy, snapshot, &now)?;
+    let decision = decide(exposure, &cluster, &policy, snapshot, &now)?;
     let done = execute::execute(ctx, exposure, decision, &now).await?;
-    Ok(match done.requeue(ctx.config.resync) {
+    // Nothing watches for the Gateway API CRDs: look again soon while they are missing.
+    let resync = if gateway && !gateway_api {
+        gateway_api::RECHECK
+    } else {
+        ctx.config.resync
+    };
+    Ok(match done.requeue(resync) {
         Some(after) => Action::requeue(after),
         None => Action::await_change(),
     })

@@ -11,12 +11,17 @@ use kube::{Api, ResourceExt};
 use super::apply::dynamic_api;
 use super::context::Context;
 use super::error::Error;
-use crate::build::ChildKind;
+use crate::build::{ChildKind, HTTPRoute};
+use crate::cluster::ClusterInfo;
 use crate::decide::{lookups, ClassUsers, Snapshot};
 use crate::ownership;
 use crate::status::Observed;
 
-pub async fn read(ctx: &Context, exposure: &Exposure) -> Result<Snapshot, Error> {
+pub async fn read(
+    ctx: &Context,
+    cluster: &ClusterInfo,
+    exposure: &Exposure,
+) -> Result<Snapshot, Error> {
     let namespace = exposure.namespace().unwrap_or_default();
     let name = exposure.name_any();
     let deleting = exposure.metadata.deletion_timestamp.is_some();
@@ -24,7 +29,7 @@ pub async fn read(ctx: &Context, exposure: &Exposure) -> Result<Snapshot, Error>
     let wanted = if deleting {
         Vec::new()
     } else {
-        lookups(exposure, &ctx.cluster, &ctx.config.storage_policy())
+        lookups(exposure, cluster, &ctx.config.storage_policy())
     };
     for (kind, child) in &wanted {
         let object = match ctx.cached_child(*kind, &namespace, child) {
@@ -90,7 +95,7 @@ pub async fn read(ctx: &Context, exposure: &Exposure) -> Result<Snapshot, Error>
     let observed = if deleting {
         Observed::default()
     } else {
-        observe(ctx, &namespace, &name, &pvcs).await?
+        observe(ctx, &namespace, &name, &pvcs, &live).await?
     };
     Ok(Snapshot {
         live,
@@ -143,6 +148,7 @@ async fn observe(
     namespace: &str,
     name: &str,
     pvcs: &[PersistentVolumeClaim],
+    live: &BTreeMap<(ChildKind, String), serde_json::Value>,
 ) -> Result<Observed, Error> {
     let mut provisioning_failures = BTreeMap::new();
     for pvc in pvcs
@@ -193,6 +199,11 @@ async fn observe(
             slices
         },
         ingress: ctx.cached(&s.ingresses, namespace, name),
+        // From the cache, or the GET of the desired child while the watch has not listed yet.
+        http_route: ctx.cached(&s.http_routes, namespace, name).or_else(|| {
+            live.get(&(ChildKind::HTTPRoute, name.to_owned()))
+                .and_then(|v| serde_json::from_value::<HTTPRoute>(v.clone()).ok())
+        }),
         pvcs: pvcs.to_vec(),
         provisioning_failures,
         retained_volumes: Vec::new(),

@@ -5,6 +5,8 @@ use exposure_crd::{Addresses, NodePortAddress, VisibilityType};
 use k8s_openapi::api::core::v1::{Service, ServicePort};
 use k8s_openapi::api::networking::v1::Ingress;
 
+use crate::build::HTTPRoute;
+
 use super::{Observed, Target};
 
 /// None until the Service exists.
@@ -44,6 +46,14 @@ pub(super) fn urls(target: &Target<'_>, observed: &Observed) -> Vec<String> {
     let Some(service) = observed.service.as_ref() else {
         return Vec::new();
     };
+    if let (VisibilityType::Gateway, Some(route)) =
+        (target.spec.visibility.type_, &observed.http_route)
+    {
+        let urls = route_urls(route);
+        if !urls.is_empty() {
+            return urls;
+        }
+    }
     if target.spec.visibility.type_ == VisibilityType::Ingress {
         let mut urls = observed
             .ingress
@@ -75,7 +85,7 @@ fn url(target: &Target<'_>, service: &Service, observed: &Observed) -> Option<St
     let in_cluster = || http_url(&target.dns(), first_port.map(|p| p.port));
     let url = match target.spec.visibility.type_ {
         VisibilityType::ExternalName => return external_name(target, service).map(str::to_owned),
-        VisibilityType::Ingress => in_cluster(),
+        VisibilityType::Ingress | VisibilityType::Gateway => in_cluster(),
         VisibilityType::LoadBalancer => match load_balancer_addresses(service).first() {
             Some(address) => http_url(address, first_port.map(|p| p.port)),
             None => in_cluster(),
@@ -166,6 +176,24 @@ fn ingress_urls(ingress: &Ingress) -> Vec<String> {
         );
     }
     urls
+}
+
+/// `http://hostname/path` for every hostname and path prefix or exact path of the HTTPRoute
+/// (the listener decides the scheme; http is assumed).
+fn route_urls(route: &HTTPRoute) -> Vec<String> {
+    let paths: Vec<&str> = route
+        .spec
+        .rules
+        .iter()
+        .flat_map(|r| &r.matches)
+        .filter_map(|m| m.path.as_ref()?.value.as_deref())
+        .collect();
+    route
+        .spec
+        .hostnames
+        .iter()
+        .flat_map(|host| paths.iter().map(move |path| format!("http://{host}{path}")))
+        .collect()
 }
 
 /// `http://host:port`; the scheme's default port is left out, and 443 means https.

@@ -17,7 +17,7 @@ use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
 use k8s_openapi::{Metadata, Resource};
 
-use crate::build::{headless_service_name, pvc_name, Children, DEFAULT_NAMESPACE};
+use crate::build::{headless_service_name, pvc_name, Children, HTTPRoute, DEFAULT_NAMESPACE};
 
 mod address;
 mod pods;
@@ -41,6 +41,8 @@ pub struct Observed {
     /// Our EndpointSlices for `spec.endpoints` (clusters >= 1.21), by name.
     pub endpoint_slices: Vec<EndpointSlice>,
     pub ingress: Option<Ingress>,
+    /// The HTTPRoute `<name>` (visibility Gateway).
+    pub http_route: Option<HTTPRoute>,
     pub pvcs: Vec<PersistentVolumeClaim>,
     /// PVC name → message of its newest `ProvisioningFailed` event.
     pub provisioning_failures: BTreeMap<String, String>,
@@ -90,12 +92,15 @@ pub enum Outcome<'a> {
 ///   [`REPLICAS_UNAVAILABLE`](reason::REPLICAS_UNAVAILABLE).
 /// - `Exposed`: [`SERVICE_READY`](reason::SERVICE_READY),
 ///   [`LOAD_BALANCER_READY`](reason::LOAD_BALANCER_READY),
-///   [`INGRESS_READY`](reason::INGRESS_READY); False:
+///   [`INGRESS_READY`](reason::INGRESS_READY), [`ROUTE_ACCEPTED`](reason::ROUTE_ACCEPTED); False:
 ///   [`SERVICE_MISSING`](reason::SERVICE_MISSING),
 ///   [`ENDPOINTS_MISSING`](reason::ENDPOINTS_MISSING),
 ///   [`INGRESS_MISSING`](reason::INGRESS_MISSING),
 ///   [`LOAD_BALANCER_PENDING`](reason::LOAD_BALANCER_PENDING),
-///   [`INGRESS_ADDRESS_PENDING`](reason::INGRESS_ADDRESS_PENDING).
+///   [`INGRESS_ADDRESS_PENDING`](reason::INGRESS_ADDRESS_PENDING),
+///   [`ROUTE_MISSING`](reason::ROUTE_MISSING), [`ROUTE_PENDING`](reason::ROUTE_PENDING),
+///   [`ROUTE_NOT_ACCEPTED`](reason::ROUTE_NOT_ACCEPTED),
+///   [`ROUTE_REFS_UNRESOLVED`](reason::ROUTE_REFS_UNRESOLVED).
 /// - `StorageBound`: [`BOUND`](reason::BOUND); False: [`PENDING`](reason::PENDING),
 ///   [`PROVISIONING_FAILED`](reason::PROVISIONING_FAILED), [`LOST`](reason::LOST).
 pub mod reason {
@@ -158,6 +163,18 @@ pub mod reason {
     pub const LOAD_BALANCER_PENDING: &str = "LoadBalancerPending";
     /// Exposed False: the Ingress has no address yet (is an ingress controller running?).
     pub const INGRESS_ADDRESS_PENDING: &str = "IngressAddressPending";
+    /// Exposed: every Gateway of the HTTPRoute accepted it and resolved its backend.
+    pub const ROUTE_ACCEPTED: &str = "RouteAccepted";
+    /// Exposed False: the HTTPRoute does not exist (yet).
+    pub const ROUTE_MISSING: &str = "RouteMissing";
+    /// Exposed False: a Gateway has not reported on the HTTPRoute yet (is a Gateway controller
+    /// running, and does the parentRef name its Gateway?).
+    pub const ROUTE_PENDING: &str = "RoutePending";
+    /// Exposed False: a Gateway refused the HTTPRoute (`Accepted` False; its reason, e.g.
+    /// `NotAllowedByListeners`, `NoMatchingListenerHostname`, is in the message).
+    pub const ROUTE_NOT_ACCEPTED: &str = "RouteNotAccepted";
+    /// Exposed False: a Gateway could not resolve the backend (`ResolvedRefs` False).
+    pub const ROUTE_REFS_UNRESOLVED: &str = "RouteRefsUnresolved";
 
     /// StorageBound: every PVC is Bound.
     pub const BOUND: &str = "Bound";
@@ -626,8 +643,84 @@ fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) 
                 Some(_) => Verdict::holds(reason::INGRESS_READY, exposed_at),
             }
         }
+        VisibilityType::Gateway => match &observed.http_route {
+            None => missing(reason::ROUTE_MISSING, format!("HTTPRoute {name}")),
+            Some(route) => assess_route(target, route, exposed_at),
+        },
         _ => Verdict::holds(reason::SERVICE_READY, exposed_at),
     }
+}
+
+/// The HTTPRoute as its Gateways report it in `status.parents` (one entry per Gateway and
+/// controller): exposed once every parentRef of the spec has `Accepted` and `ResolvedRefs`
+/// True for the current generation.
+fn assess_route(target: &Target<'_>, route: &HTTPRoute, exposed_at: String) -> Verdict {
+    let name = target.name;
+    let parents = route
+        .status
+        .as_ref()
+        .map(|s| s.parents.as_slice())
+        .unwrap_or_default();
+    let wanted = target
+        .spec
+        .gateway
+        .as_ref()
+        .map(|g| g.parent_refs.as_slice())
+        .unwrap_or_default();
+    let generation = route.metadata.generation;
+    for parent in wanted {
+        let namespace = parent.namespace.as_deref().unwrap_or(target.namespace);
+        let gateway = format!("Gateway {namespace}/{}", parent.name);
+        let reported = parents.iter().find(|p| {
+            p.parent_ref.name == parent.name
+                && p.parent_ref
+                    .namespace
+                    .as_deref()
+                    .unwrap_or(target.namespace)
+                    == namespace
+                && p.parent_ref.section_name == parent.section_name
+        });
+        let condition = |type_: &str| {
+            reported.and_then(|p| {
+                p.conditions.iter().find(|c| {
+                    c.type_ == type_
+                        && (c.observed_generation.is_none() || c.observed_generation == generation)
+                })
+            })
+        };
+        let pending = || {
+            let waiting = format!("waiting for {gateway} to accept HTTPRoute {name} (is a Gateway controller running?)");
+            Verdict::fails(reason::ROUTE_PENDING, waiting.clone())
+                .converging(reason::WAITING_FOR_ADDRESS, waiting)
+        };
+        match condition("Accepted") {
+            None => return pending(),
+            Some(c) if c.status != "True" => {
+                return Verdict::fails(
+                    reason::ROUTE_NOT_ACCEPTED,
+                    format!(
+                        "{gateway} did not accept HTTPRoute {name}: {} ({})",
+                        c.reason, c.message
+                    ),
+                )
+            }
+            Some(_) => {}
+        }
+        match condition("ResolvedRefs") {
+            None => return pending(),
+            Some(c) if c.status != "True" => {
+                return Verdict::fails(
+                    reason::ROUTE_REFS_UNRESOLVED,
+                    format!(
+                        "{gateway} cannot resolve the backend of HTTPRoute {name}: {} ({})",
+                        c.reason, c.message
+                    ),
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    Verdict::holds(reason::ROUTE_ACCEPTED, exposed_at)
 }
 
 /// One line per PVC of `spec.storage` that is not Bound; the reason is the worst of them:

@@ -100,14 +100,15 @@ impl Checker<'_> {
         self.annotations("spec.ingress.annotations", &ingress.annotations);
     }
 
-    fn ingress_host(&mut self, field: &str, host: &str) {
+    /// A host name as Ingress rules and HTTPRoute hostnames take it.
+    pub(super) fn ingress_host(&mut self, field: &str, host: &str) {
         let name = host.strip_prefix("*.").unwrap_or(host);
         if host.is_empty() {
             self.error(field, "required");
         } else if host.parse::<IpAddr>().is_ok() {
             self.error(
                 field,
-                format!("{host:?} is an IP address; an Ingress host must be a DNS name"),
+                format!("{host:?} is an IP address; a host must be a DNS name"),
             );
         } else if host.contains(':') {
             self.error(field, format!("{host:?} must not contain a port"));

@@ -20,6 +20,7 @@ use exposure_crd::{Exposure, ExposureSpec, PortSpec, VisibilityType};
 
 use crate::cluster::{ClusterInfo, Feature, KubeVersion};
 
+mod gateway;
 mod ingress;
 mod metadata;
 mod names;
@@ -108,6 +109,7 @@ pub fn validate<'a>(
     check.probes();
     check.visibility();
     check.ingress();
+    check.gateway();
     check.headless();
     check.endpoints();
     check.storage();

@@ -179,6 +179,18 @@ pub const CASES: &[Case] = &[
         message: "only allowed with issuer",
     },
     Case {
+        rule: "gateway-required",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Gateway}}",
+        field: "spec.gateway",
+        message: "required when visibility.type is Gateway",
+    },
+    Case {
+        rule: "gateway-only-with-gateway",
+        spec: "{image: nginx, ports: [{containerPort: 80}], visibility: {type: Ingress}, ingress: {host: a.example.com}, gateway: {parentRefs: [{name: shared}]}}",
+        field: "spec.gateway",
+        message: "only allowed with visibility.type Gateway (is Ingress)",
+    },
+    Case {
         rule: "endpoints-not-with-external-name",
         spec: "{visibility: {type: ExternalName, externalName: db.example.com}, endpoints: [{ip: 192.0.2.10}]}",
         field: "spec.endpoints",

@@ -565,3 +565,98 @@ fn a_default_backend_is_reached_at_the_ingress_address() {
     assert_eq!(status.urls, ["http://192.0.2.1/"]);
     assert_eq!(status.url.as_deref(), Some("http://192.0.2.1/"));
 }
+
+fn gateway_exposure() -> Exposure {
+    let mut spec = app_spec(json!({"type": "Gateway"}));
+    spec["gateway"] = json!({"parentRefs": [{"name": "shared", "namespace": "infra"}]});
+    exposure(spec)
+}
+
+fn route(parents: Value) -> crate::build::HTTPRoute {
+    serde_json::from_value(json!({
+        "apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "tomcat", "namespace": "shop", "generation": 2},
+        "spec": {"hostnames": ["shop.example.com"], "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}]}, {"matches": [{"path": {"type": "Exact", "value": "/api"}}]}]},
+        "status": {"parents": parents},
+    }))
+    .unwrap()
+}
+
+fn parent(accepted: &str, resolved: &str, generation: i64) -> Value {
+    let condition = |type_: &str, status: &str| json!({"type": type_, "status": status, "reason": if status == "True" { type_ } else { "NotAllowedByListeners" }, "message": "m", "observedGeneration": generation, "lastTransitionTime": "2024-01-01T00:00:00Z"});
+    json!({"parentRef": {"name": "shared", "namespace": "infra"}, "controllerName": "example.net/gw",
+           "conditions": [condition("Accepted", accepted), condition("ResolvedRefs", resolved)]})
+}
+
+#[test]
+fn a_route_every_gateway_accepted_is_exposed_at_its_hostnames() {
+    let observed = Observed {
+        http_route: Some(route(json!([parent("True", "True", 2)]))),
+        ..healthy()
+    };
+    let status = compute(&gateway_exposure(), &observed);
+    assert_eq!(
+        state(&status, condition::EXPOSED),
+        ("True", reason::ROUTE_ACCEPTED)
+    );
+    assert_eq!(
+        status.urls,
+        ["http://shop.example.com/", "http://shop.example.com/api"]
+    );
+    assert_eq!(status.url.as_deref(), Some("http://shop.example.com/"));
+}
+
+#[test]
+fn a_route_waits_for_its_gateway_and_reports_a_refusal() {
+    let missing = Observed {
+        http_route: None,
+        ..healthy()
+    };
+    assert_eq!(
+        state(&compute(&gateway_exposure(), &missing), condition::EXPOSED),
+        ("False", reason::ROUTE_MISSING)
+    );
+    // No report yet, or one for an older generation: pending.
+    for parents in [json!([]), json!([parent("True", "True", 1)])] {
+        let observed = Observed {
+            http_route: Some(route(parents)),
+            ..healthy()
+        };
+        let status = compute(&gateway_exposure(), &observed);
+        assert_eq!(
+            state(&status, condition::EXPOSED),
+            ("False", reason::ROUTE_PENDING)
+        );
+        assert_eq!(
+            state(&status, condition::RECONCILING),
+            ("True", reason::WAITING_FOR_ADDRESS)
+        );
+        assert!(cond(&status, condition::EXPOSED)
+            .message
+            .starts_with("waiting for Gateway infra/shared to accept HTTPRoute tomcat"));
+    }
+    let refused = Observed {
+        http_route: Some(route(json!([parent("False", "True", 2)]))),
+        ..healthy()
+    };
+    let status = compute(&gateway_exposure(), &refused);
+    assert_eq!(
+        state(&status, condition::EXPOSED),
+        ("False", reason::ROUTE_NOT_ACCEPTED)
+    );
+    assert_eq!(
+        cond(&status, condition::EXPOSED).message,
+        "Gateway infra/shared did not accept HTTPRoute tomcat: NotAllowedByListeners (m)"
+    );
+    let unresolved = Observed {
+        http_route: Some(route(json!([parent("True", "False", 2)]))),
+        ..healthy()
+    };
+    assert_eq!(
+        state(
+            &compute(&gateway_exposure(), &unresolved),
+            condition::EXPOSED
+        ),
+        ("False", reason::ROUTE_REFS_UNRESOLVED)
+    );
+}

@@ -23,7 +23,7 @@ fn ingress_host() {
     assert_eq!(host("*.example.com"), Vec::<String>::new());
     assert_eq!(
         host("10.0.0.1"),
-        ["spec.ingress.host: \"10.0.0.1\" is an IP address; an Ingress host must be a DNS name"]
+        ["spec.ingress.host: \"10.0.0.1\" is an IP address; a host must be a DNS name"]
     );
     assert_eq!(
         host("shop.example.com:8080"),
@@ -101,7 +101,7 @@ fn ingress_hosts_entries() {
         )),
         [
             format!("spec.ingress.hosts[0].tls.secretName: \"a_tls\" is not {DNS1123_SUBDOMAIN}"),
-            "spec.ingress.hosts[1].host: \"10.0.0.1\" is an IP address; an Ingress host must be a DNS name".to_owned(),
+            "spec.ingress.hosts[1].host: \"10.0.0.1\" is an IP address; a host must be a DNS name".to_owned(),
             "spec.ingress.hosts[2].host: host names must be unique (\"a.example\" is already used by spec.ingress.hosts[0])".to_owned(),
             "spec.ingress.hosts[2].paths[0].port: \"metrics\" is not a declared port name (declared: http, admin)".to_owned(),
             "spec.ingress.hosts[2].paths[1].path: \"/x\" is already used by spec.ingress.hosts[2].paths[0]".to_owned(),

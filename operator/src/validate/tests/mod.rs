@@ -38,6 +38,7 @@ fn valid(spec: &str) {
     assert_eq!(errors(spec), Vec::<String>::new());
 }
 
+mod gateway;
 mod ingress;
 mod metadata;
 mod order;
