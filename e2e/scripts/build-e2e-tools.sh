@@ -5,7 +5,8 @@
 #   kstatus-check  kstatus (sigs.k8s.io/cli-utils/pkg/kstatus/status) of JSON objects
 #   argocd-health  an Argo CD health Lua script under gopher-lua, Argo CD's Lua engine
 # Static binaries (CGO_ENABLED=0) cached under ~/.cache/exposure-operator/e2e-tools/bin, rebuilt
-# when the module (go.mod, go.sum, *.go) changes; modules and build cache under
+# when the module (go.mod, go.sum, *.go) changes (kwok-module-dir names where kwok's Stage
+# files are); modules and build cache under
 # ~/.cache/exposure-operator/go-{mod,build}. Idempotent and safe to run concurrently (a lock).
 #
 # Usage: e2e/scripts/build-e2e-tools.sh   (prints the binary directory on stdout's last line)
@@ -30,6 +31,7 @@ stamp() {
 all_built() {
   local t
   for t in "${TOOLS[@]}"; do [ -x "$BIN_DIR/${t%%=*}" ] || return 1; done
+  [ -d "$(cat "$BIN_DIR/kwok-module-dir" 2>/dev/null)" ] || return 1
   [ "$(cat "$BIN_DIR/stamp" 2>/dev/null)" = "$(stamp)" ]
 }
 
@@ -54,6 +56,9 @@ main() {
       || die "go build $pkg failed"
     mv "$BIN_DIR/$name.tmp" "$BIN_DIR/$name"
   done
+  # kwok's own Stage files ship in its module; e2e/cluster runs kwok with some of them.
+  (cd "$MODULE_DIR" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok) >"$BIN_DIR/kwok-module-dir" 2>>"$LOG" \
+    || die "go list -m sigs.k8s.io/kwok failed"
   stamp >"$BIN_DIR/stamp"
   say "built in $((SECONDS - start)) s"
   echo "$BIN_DIR"

@@ -1,5 +1,6 @@
 //! Smoke tests of the local control plane tooling: real API server / controller-manager
-//! behaviour driven by node-sim and the heketi stand-in. Each test uses its own namespace.
+//! behaviour driven by kwok and kube-scheduler (1.35) or node-sim (1.20), node-sim's load
+//! balancers, ingresses and volumes, and the heketi stand-in. Each test uses its own namespace.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -150,7 +151,8 @@ spec:
             .container_statuses
             .as_ref()
             .context("no container statuses")?[0];
-        ensure!(cs.ready && cs.started == Some(true) && cs.container_id.is_some());
+        // kwok (1.35) reports a running, ready container without a container ID.
+        ensure!(cs.ready && cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some());
     }
     ns.cleanup().await
 }

@@ -132,7 +132,12 @@ async fn run() -> Result<()> {
         state: Mutex::new(SimState::default()),
     });
 
-    tokio::spawn(heartbeat_loop(client.clone()));
+    // On the current lane kwok and kube-scheduler play kubelet and scheduler; only the old
+    // lane, which has no kube-scheduler build, asks node-sim for them.
+    let kubelet = std::env::args().any(|a| a == "--kubelet-and-scheduler");
+    if kubelet {
+        tokio::spawn(heartbeat_loop(client.clone()));
+    }
 
     // StorageClasses: only a cache.
     tokio::spawn(controller(
@@ -146,18 +151,20 @@ async fn run() -> Result<()> {
     ));
     let s = sim.clone();
     let s2 = sim.clone();
-    tokio::spawn(controller(
-        "pods",
-        Api::<Pod>::all(client.clone()),
-        pods_w,
-        pods,
-        Duration::from_secs(1),
-        move |p| {
-            let s = s.clone();
-            async move { s.handle_pod(&p).await }
-        },
-        move |p: Pod| s2.forget_pod(&p),
-    ));
+    if kubelet {
+        tokio::spawn(controller(
+            "pods",
+            Api::<Pod>::all(client.clone()),
+            pods_w,
+            pods,
+            Duration::from_secs(1),
+            move |p| {
+                let s = s.clone();
+                async move { s.handle_pod(&p).await }
+            },
+            move |p: Pod| s2.forget_pod(&p),
+        ));
+    }
     let s = sim.clone();
     tokio::spawn(controller(
         "persistentvolumeclaims",
