@@ -4,10 +4,11 @@
 #   kwok           sigs.k8s.io/kwok's kubelet/node simulator (runs the Stage files)
 #   kstatus-check  kstatus (sigs.k8s.io/cli-utils/pkg/kstatus/status) of JSON objects
 #   argocd-health  an Argo CD health Lua script under gopher-lua, Argo CD's Lua engine
-# Static binaries (CGO_ENABLED=0) cached under ~/.cache/exposure-operator/e2e-tools/bin, rebuilt
-# when the module (go.mod, go.sum, *.go) changes (kwok-module-dir names where kwok's Stage
-# files are); modules and build cache under
-# ~/.cache/exposure-operator/go-{mod,build}. Idempotent and safe to run concurrently (a lock).
+# Static binaries (CGO_ENABLED=0) cached under ~/.cache/exposure-operator/e2e-tools/bin-<hash>,
+# the hash of the module's go.mod, go.sum and *.go, so a change builds anew and worktrees with
+# different tools do not rebuild in turn; kwok-module-dir there names where kwok's Stage files
+# are. Modules and build cache under ~/.cache/exposure-operator/go-{mod,build}. Idempotent and
+# safe to run concurrently (a lock).
 #
 # Usage: e2e/scripts/build-e2e-tools.sh   (prints the binary directory on stdout's last line)
 set -euo pipefail
@@ -15,7 +16,6 @@ set -euo pipefail
 MODULE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/../tools" && pwd)
 CACHE_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/exposure-operator"
 TOOLS_CACHE="$CACHE_ROOT/e2e-tools"
-BIN_DIR="$TOOLS_CACHE/bin"
 LOG="$TOOLS_CACHE/build.log"
 # binary name -> package
 TOOLS=(kwok=sigs.k8s.io/kwok/cmd/kwok kstatus-check=./cmd/kstatus-check argocd-health=./cmd/argocd-health)
@@ -36,6 +36,7 @@ all_built() {
 }
 
 main() {
+  BIN_DIR="$TOOLS_CACHE/bin-$(stamp | cut -c1-16)"
   mkdir -p "$BIN_DIR"
   : >>"$LOG"
   command -v go >/dev/null 2>&1 || die "go not found on PATH (Go >= $(sed -n 's/^go //p' "$MODULE_DIR/go.mod") is needed)"
