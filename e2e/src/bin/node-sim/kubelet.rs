@@ -1,44 +1,8 @@
-//! node-sim: plays kubelet, scheduler, cloud load balancer, ingress controller and a simulated
-//! volume provisioner for the local e2e control plane (see e2e/README.md).
-//!
-//! Usage: node-sim [--kubeconfig PATH]   (default: $KUBECONFIG). Logs to stderr (RUST_LOG).
-//!
-//! Everything here is level-triggered: watch events and a periodic resync both call the same
-//! idempotent handlers, errors are logged and retried on the next pass, nothing panics.
+//! 1.20 lane only (`--kubelet-and-scheduler`): kubelet and scheduler of the simulated nodes;
+//! on the current lane kwok and kube-scheduler do this (e2e/README.md).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Debug;
-use std::future::Future;
-use std::hash::{Hash, Hasher};
-use std::net::Ipv4Addr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use super::*;
 
-use anyhow::{Context, Result};
-use futures::StreamExt;
-use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus, Node, PersistentVolume, PersistentVolumeClaim, Pod,
-    PodCondition, PodIP, PodStatus, Service,
-};
-use k8s_openapi::api::networking::v1::Ingress;
-use k8s_openapi::api::storage::v1::StorageClass;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{watcher, WatchStreamExt};
-use kube::{Api, Client, Resource, ResourceExt};
-use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
-use tracing::{debug, info, warn};
-
-/// StorageClass provisioner name whose claims node-sim satisfies with hostPath PVs.
-const SIM_PROVISIONER: &str = "exposure.dev/simulated";
-const ANN_PROVISIONED_BY: &str = "pv.kubernetes.io/provisioned-by";
-const ANN_SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
 /// How long a `:missing` container shows ErrImagePull before ImagePullBackOff.
 const PULL_BACKOFF_AFTER: Duration = Duration::from_secs(3);
 /// How often a `:crashloop` container "restarts".
@@ -78,240 +42,10 @@ fn node_labels(n: &SimNode) -> BTreeMap<String, String> {
     .collect()
 }
 
-#[tokio::main]
-async fn main() {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
-    if let Err(e) = run().await {
-        tracing::error!("node-sim failed: {e:#}");
-        std::process::exit(1);
-    }
-}
-
-fn kubeconfig_arg() -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < args.len() {
-        if args[i] == "--kubeconfig" {
-            return args.get(i + 1).cloned();
-        }
-        if let Some(v) = args[i].strip_prefix("--kubeconfig=") {
-            return Some(v.to_string());
-        }
-        i += 1;
-    }
-    std::env::var("KUBECONFIG").ok()
-}
-
-async fn run() -> Result<()> {
-    let path = kubeconfig_arg().context("pass --kubeconfig PATH or set KUBECONFIG")?;
-    let kc = Kubeconfig::read_from(&path).with_context(|| format!("reading kubeconfig {path}"))?;
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .context("loading kubeconfig")?;
-    let client = Client::try_from(config).context("building client")?;
-    info!(kubeconfig = %path, "node-sim starting");
-
-    let (pods, pods_w) = reflector::store::<Pod>();
-    let (classes, classes_w) = reflector::store::<StorageClass>();
-    let (pvcs, pvcs_w) = reflector::store::<PersistentVolumeClaim>();
-    let (services, services_w) = reflector::store::<Service>();
-    let (ingresses, ingresses_w) = reflector::store::<Ingress>();
-    let (pvs, pvs_w) = reflector::store::<PersistentVolume>();
-
-    let sim = Arc::new(Sim {
-        client: client.clone(),
-        pods: pods.clone(),
-        classes: classes.clone(),
-        state: Mutex::new(SimState::default()),
-    });
-
-    // On the current lane kwok and kube-scheduler play kubelet and scheduler; only the old
-    // lane, which has no kube-scheduler build, asks node-sim for them.
-    let kubelet = std::env::args().any(|a| a == "--kubelet-and-scheduler");
-    if kubelet {
-        tokio::spawn(heartbeat_loop(client.clone()));
-    }
-
-    // StorageClasses: only a cache.
-    tokio::spawn(controller(
-        "storageclasses",
-        Api::<StorageClass>::all(client.clone()),
-        classes_w,
-        classes,
-        Duration::from_secs(3600),
-        |_| async { Ok(()) },
-        |_| {},
-    ));
-    let s = sim.clone();
-    let s2 = sim.clone();
-    if kubelet {
-        tokio::spawn(controller(
-            "pods",
-            Api::<Pod>::all(client.clone()),
-            pods_w,
-            pods,
-            Duration::from_secs(1),
-            move |p| {
-                let s = s.clone();
-                async move { s.handle_pod(&p).await }
-            },
-            move |p: Pod| s2.forget_pod(&p),
-        ));
-    }
-    let s = sim.clone();
-    tokio::spawn(controller(
-        "persistentvolumeclaims",
-        Api::<PersistentVolumeClaim>::all(client.clone()),
-        pvcs_w,
-        pvcs,
-        Duration::from_secs(2),
-        move |p| {
-            let s = s.clone();
-            async move { s.handle_pvc(&p).await }
-        },
-        |_| {},
-    ));
-    let s = sim.clone();
-    tokio::spawn(controller(
-        "persistentvolumes",
-        Api::<PersistentVolume>::all(client.clone()),
-        pvs_w,
-        pvs,
-        Duration::from_secs(5),
-        move |p| {
-            let s = s.clone();
-            async move { s.handle_pv(&p).await }
-        },
-        |_| {},
-    ));
-    let s = sim.clone();
-    let s2 = sim.clone();
-    tokio::spawn(controller(
-        "services",
-        Api::<Service>::all(client.clone()),
-        services_w,
-        services,
-        Duration::from_secs(5),
-        move |svc| {
-            let s = s.clone();
-            async move { s.handle_service(&svc).await }
-        },
-        move |svc: Service| s2.release_lb(&svc.uid().unwrap_or_default()),
-    ));
-    let s = sim.clone();
-    let s2 = sim.clone();
-    tokio::spawn(controller(
-        "ingresses",
-        Api::<Ingress>::all(client.clone()),
-        ingresses_w,
-        ingresses,
-        Duration::from_secs(5),
-        move |ing| {
-            let s = s.clone();
-            async move { s.handle_ingress(&ing).await }
-        },
-        move |ing: Ingress| s2.release_lb(&ing.uid().unwrap_or_default()),
-    ));
-
-    let gc = sim.clone();
-    tokio::spawn(async move {
-        // Forget IPs and timers of pods that vanished while the watch was down.
-        loop {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            if gc.pods.is_empty() {
-                continue;
-            }
-            let live: HashSet<String> = gc.pods.state().iter().filter_map(|p| p.uid()).collect();
-            let mut st = gc.state.lock().unwrap();
-            let gone: Vec<String> = st
-                .pod_ips
-                .keys()
-                .filter(|u| !live.contains(*u))
-                .cloned()
-                .collect();
-            for uid in gone {
-                st.release_pod_ip(&uid);
-            }
-            st.memo.retain(|u, _| live.contains(u));
-            st.foreign.retain(|u| live.contains(u));
-        }
-    });
-
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing SIGTERM handler")?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
-    }
-    info!("node-sim stopping");
-    Ok(())
-}
-
-/// Runs a watcher feeding `store`, calls `handle` for every added/modified object and, every
-/// `resync`, for every object in the store (level-triggered retries). `deleted` sees deletions.
-async fn controller<K, H, Fut, D>(
-    name: &'static str,
-    api: Api<K>,
-    writer: reflector::store::Writer<K>,
-    store: Store<K>,
-    resync: Duration,
-    handle: H,
-    deleted: D,
-) where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
-    H: Fn(Arc<K>) -> Fut + Clone + Send + Sync + 'static,
-    Fut: Future<Output = Result<()>> + Send + 'static,
-    D: Fn(K) + Send + 'static,
-{
-    let h = handle.clone();
-    let st = store.clone();
-    tokio::spawn(async move {
-        if st.wait_until_ready().await.is_err() {
-            return;
-        }
-        loop {
-            tokio::time::sleep(resync).await;
-            for obj in st.state() {
-                if let Err(e) = h(obj.clone()).await {
-                    warn!(kind = name, object = %obj.name_any(), "resync: {e:#}");
-                }
-            }
-        }
-    });
-    let mut events = reflector(
-        writer,
-        watcher(api, watcher::Config::default()).default_backoff(),
-    )
-    .boxed();
-    while let Some(ev) = events.next().await {
-        match ev {
-            Ok(watcher::Event::Apply(obj)) | Ok(watcher::Event::InitApply(obj)) => {
-                let n = obj.name_any();
-                if let Err(e) = handle(Arc::new(obj)).await {
-                    warn!(kind = name, object = %n, "{e:#}");
-                }
-            }
-            Ok(watcher::Event::Delete(obj)) => deleted(obj),
-            Ok(_) => {}
-            Err(e) => warn!(kind = name, "watch error (retrying): {e}"),
-        }
-    }
-    warn!(kind = name, "watch stream ended");
-}
-
-use kube::runtime::reflector::reflector;
-
 // ---------------------------------------------------------------------------------------------
 // Nodes and leases
 
-async fn heartbeat_loop(client: Client) {
+pub(super) async fn heartbeat_loop(client: Client) {
     let mut last_status: HashMap<&'static str, Instant> = HashMap::new();
     loop {
         for n in &NODES {
@@ -425,34 +159,7 @@ async fn heartbeat(
     Ok(())
 }
 
-// ---------------------------------------------------------------------------------------------
-// Shared state
-
-struct Sim {
-    client: Client,
-    pods: Store<Pod>,
-    classes: Store<StorageClass>,
-    state: Mutex<SimState>,
-}
-
-#[derive(Default)]
-struct SimState {
-    /// pod uid -> pod IP (host part index in 10.244.0.0/16)
-    pod_ips: HashMap<String, u32>,
-    used_pod_ips: HashSet<u32>,
-    next_pod_ip: u32,
-    /// object uid -> index in 198.51.100.0/24
-    lb_ips: HashMap<String, u32>,
-    used_lb_ips: HashSet<u32>,
-    next_lb_ip: u32,
-    round_robin: usize,
-    /// pod uid -> per-pod timers
-    memo: HashMap<String, PodMemo>,
-    /// pods already reported as bound to a node node-sim does not simulate
-    foreign: HashSet<String>,
-}
-
-struct PodMemo {
+pub(super) struct PodMemo {
     first_seen: Instant,
     /// restartCount found on the pod when node-sim first saw it
     restart_base: i32,
@@ -467,10 +174,6 @@ fn pod_ip_index(ip: &str) -> Option<u32> {
     let ip: Ipv4Addr = ip.parse().ok()?;
     let o = ip.octets();
     (o[0] == 10 && o[1] == 244).then(|| (u32::from(o[2]) << 8) | u32::from(o[3]))
-}
-
-fn lb_ip(idx: u32) -> Ipv4Addr {
-    Ipv4Addr::new(198, 51, 100, idx as u8)
 }
 
 impl SimState {
@@ -500,40 +203,9 @@ impl SimState {
         }
     }
 
-    fn release_pod_ip(&mut self, uid: &str) {
+    pub(super) fn release_pod_ip(&mut self, uid: &str) {
         if let Some(idx) = self.pod_ips.remove(uid) {
             self.used_pod_ips.remove(&idx);
-        }
-    }
-
-    fn alloc_lb_ip(&mut self, uid: &str) -> Ipv4Addr {
-        if let Some(idx) = self.lb_ips.get(uid) {
-            return lb_ip(*idx);
-        }
-        for _ in 0..300 {
-            self.next_lb_ip = if self.next_lb_ip >= 250 {
-                10
-            } else {
-                self.next_lb_ip.max(9) + 1
-            };
-            let idx = self.next_lb_ip;
-            if !self.used_lb_ips.contains(&idx) {
-                self.lb_ips.insert(uid.to_string(), idx);
-                self.used_lb_ips.insert(idx);
-                return lb_ip(idx);
-            }
-        }
-        // Pool exhausted (more than 240 load balancers): share addresses.
-        lb_ip(10)
-    }
-
-    fn note_lb_ip(&mut self, uid: &str, ip: &str) {
-        if let Ok(ip) = ip.parse::<Ipv4Addr>() {
-            let o = ip.octets();
-            if o[0] == 198 && o[1] == 51 && o[2] == 100 && !self.lb_ips.contains_key(uid) {
-                self.lb_ips.insert(uid.to_string(), u32::from(o[3]));
-                self.used_lb_ips.insert(u32::from(o[3]));
-            }
         }
     }
 }
@@ -550,14 +222,6 @@ fn fake_hex(seed: &str, len: usize) -> String {
     }
     out.truncate(len);
     out
-}
-
-fn is_not_found(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 404)
-}
-
-fn is_conflict(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::Api(s) if s.code == 409)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -684,7 +348,7 @@ enum Outcome {
 }
 
 impl Sim {
-    fn forget_pod(&self, pod: &Pod) {
+    pub(super) fn forget_pod(&self, pod: &Pod) {
         let uid = pod.uid().unwrap_or_default();
         let mut st = self.state.lock().unwrap();
         st.release_pod_ip(&uid);
@@ -692,7 +356,7 @@ impl Sim {
         st.foreign.remove(&uid);
     }
 
-    async fn handle_pod(&self, pod: &Pod) -> Result<()> {
+    pub(super) async fn handle_pod(&self, pod: &Pod) -> Result<()> {
         let ns = pod.namespace().unwrap_or_default();
         let name = pod.name_any();
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &ns);
@@ -1225,212 +889,5 @@ impl Sim {
             container_statuses: Some(statuses),
             ..Default::default()
         }
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Load balancers and ingresses
-
-    fn release_lb(&self, uid: &str) {
-        let mut st = self.state.lock().unwrap();
-        if let Some(idx) = st.lb_ips.remove(uid) {
-            st.used_lb_ips.remove(&idx);
-        }
-    }
-
-    async fn handle_service(&self, svc: &Service) -> Result<()> {
-        if svc.metadata.deletion_timestamp.is_some() {
-            return Ok(());
-        }
-        let uid = svc.uid().unwrap_or_default();
-        let ns = svc.namespace().unwrap_or_default();
-        let api: Api<Service> = Api::namespaced(self.client.clone(), &ns);
-        let is_lb = svc.spec.as_ref().and_then(|s| s.type_.as_deref()) == Some("LoadBalancer");
-        let ingress = svc
-            .status
-            .as_ref()
-            .and_then(|s| s.load_balancer.as_ref())
-            .and_then(|l| l.ingress.clone())
-            .unwrap_or_default();
-        if let Some(ip) = ingress.first().and_then(|i| i.ip.as_deref()) {
-            self.state.lock().unwrap().note_lb_ip(&uid, ip);
-        }
-        if is_lb && ingress.is_empty() {
-            let requested = svc
-                .spec
-                .as_ref()
-                .and_then(|s| s.load_balancer_ip.clone())
-                .filter(|s| !s.is_empty());
-            let ip = match requested {
-                Some(ip) => ip,
-                None => self.state.lock().unwrap().alloc_lb_ip(&uid).to_string(),
-            };
-            let patch = json!({ "status": { "loadBalancer": { "ingress": [{ "ip": ip }] } } });
-            api.patch_status(
-                &svc.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await?;
-            info!(service = %format!("{ns}/{}", svc.name_any()), %ip, "load balancer provisioned");
-        } else if !is_lb && !ingress.is_empty() {
-            let patch = json!({ "status": { "loadBalancer": { "ingress": null } } });
-            api.patch_status(
-                &svc.name_any(),
-                &PatchParams::default(),
-                &Patch::Merge(&patch),
-            )
-            .await?;
-            self.release_lb(&uid);
-            info!(service = %format!("{ns}/{}", svc.name_any()), "load balancer removed");
-        }
-        Ok(())
-    }
-
-    async fn handle_ingress(&self, ing: &Ingress) -> Result<()> {
-        if ing.metadata.deletion_timestamp.is_some() {
-            return Ok(());
-        }
-        let uid = ing.uid().unwrap_or_default();
-        let ns = ing.namespace().unwrap_or_default();
-        let ingress = ing
-            .status
-            .as_ref()
-            .and_then(|s| s.load_balancer.as_ref())
-            .and_then(|l| l.ingress.clone())
-            .unwrap_or_default();
-        if let Some(ip) = ingress.first().and_then(|i| i.ip.as_deref()) {
-            self.state.lock().unwrap().note_lb_ip(&uid, ip);
-            return Ok(());
-        }
-        let ip = self.state.lock().unwrap().alloc_lb_ip(&uid).to_string();
-        let api: Api<Ingress> = Api::namespaced(self.client.clone(), &ns);
-        let patch = json!({ "status": { "loadBalancer": { "ingress": [{ "ip": ip }] } } });
-        api.patch_status(
-            &ing.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await?;
-        info!(ingress = %format!("{ns}/{}", ing.name_any()), %ip, "ingress address assigned");
-        Ok(())
-    }
-
-    // -----------------------------------------------------------------------------------------
-    // Simulated volume provisioner
-
-    async fn handle_pvc(&self, pvc: &PersistentVolumeClaim) -> Result<()> {
-        if pvc.metadata.deletion_timestamp.is_some() {
-            return Ok(());
-        }
-        let Some(spec) = pvc.spec.as_ref() else {
-            return Ok(());
-        };
-        if spec.volume_name.as_deref().is_some_and(|v| !v.is_empty())
-            || pvc.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Bound")
-        {
-            return Ok(());
-        }
-        let class_name = spec
-            .storage_class_name
-            .clone()
-            .or_else(|| {
-                pvc.annotations()
-                    .get("volume.beta.kubernetes.io/storage-class")
-                    .cloned()
-            })
-            .unwrap_or_default();
-        if class_name.is_empty() {
-            return Ok(());
-        }
-        let Some(class) = self.classes.get(&ObjectRef::new(&class_name)) else {
-            return Ok(());
-        };
-        if class.provisioner != SIM_PROVISIONER {
-            return Ok(());
-        }
-        let wffc = class.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer");
-        let selected = pvc.annotations().get(ANN_SELECTED_NODE).cloned();
-        if wffc && selected.is_none() {
-            return Ok(());
-        }
-        let uid = pvc.uid().unwrap_or_default();
-        let pv_name = format!("pvc-{uid}");
-        let pvs: Api<PersistentVolume> = Api::all(self.client.clone());
-        if pvs.get_opt(&pv_name).await?.is_some() {
-            return Ok(());
-        }
-        let ns = pvc.namespace().unwrap_or_default();
-        let storage = spec
-            .resources
-            .as_ref()
-            .and_then(|r| r.requests.as_ref())
-            .and_then(|r| r.get("storage"))
-            .map(|q| q.0.clone())
-            .unwrap_or_else(|| "1Gi".into());
-        let access_modes = spec
-            .access_modes
-            .clone()
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| vec!["ReadWriteOnce".into()]);
-        let mut pv = json!({
-            "apiVersion": "v1", "kind": "PersistentVolume",
-            "metadata": {
-                "name": pv_name,
-                "annotations": { ANN_PROVISIONED_BY: SIM_PROVISIONER },
-                "labels": { "exposure.dev/simulated-volume": "true" },
-            },
-            "spec": {
-                "capacity": { "storage": storage },
-                "accessModes": access_modes,
-                "hostPath": { "path": format!("/tmp/exposure-sim/{pv_name}"), "type": "DirectoryOrCreate" },
-                "storageClassName": class_name,
-                "persistentVolumeReclaimPolicy": class.reclaim_policy.clone().unwrap_or_else(|| "Delete".into()),
-                "volumeMode": spec.volume_mode.clone().unwrap_or_else(|| "Filesystem".into()),
-                "claimRef": {
-                    "apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                    "namespace": ns, "name": pvc.name_any(), "uid": uid,
-                },
-            },
-        });
-        if let Some(opts) = class.mount_options.clone() {
-            pv["spec"]["mountOptions"] = json!(opts);
-        }
-        if let Some(node) = selected {
-            pv["spec"]["nodeAffinity"] = json!({ "required": { "nodeSelectorTerms": [{
-                "matchExpressions": [{ "key": "kubernetes.io/hostname", "operator": "In", "values": [node] }],
-            }]}});
-        }
-        let pv: PersistentVolume = serde_json::from_value(pv)?;
-        match pvs.create(&PostParams::default(), &pv).await {
-            Ok(_) => {
-                info!(pvc = %format!("{ns}/{}", pvc.name_any()), pv = %pv_name, "provisioned simulated volume")
-            }
-            Err(e) if is_conflict(&e) => {}
-            Err(e) => return Err(e).context(format!("creating PV {pv_name}")),
-        }
-        Ok(())
-    }
-
-    async fn handle_pv(&self, pv: &PersistentVolume) -> Result<()> {
-        if pv.metadata.deletion_timestamp.is_some()
-            || pv.annotations().get(ANN_PROVISIONED_BY).map(String::as_str) != Some(SIM_PROVISIONER)
-        {
-            return Ok(());
-        }
-        let released = pv.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Released");
-        let delete = pv
-            .spec
-            .as_ref()
-            .and_then(|s| s.persistent_volume_reclaim_policy.as_deref())
-            == Some("Delete");
-        if released && delete {
-            let api: Api<PersistentVolume> = Api::all(self.client.clone());
-            match api.delete(&pv.name_any(), &DeleteParams::default()).await {
-                Ok(_) => info!(pv = %pv.name_any(), "deleted released simulated volume"),
-                Err(e) if is_not_found(&e) => {}
-                Err(e) => return Err(e).context("deleting released PV"),
-            }
-        }
-        Ok(())
     }
 }
