@@ -9,7 +9,7 @@
 #   refuses on 1.35, UnsupportedByCluster for grpc probes and loadBalancerClass) against Kubernetes 1.20.2 (Debian's source, the old lane);
 #   rendered examples against the Kubernetes 1.20 schemas, the Helm chart, the Argo CD health
 #   check under gopher-lua (Argo CD's engine) and lua5.1.
-# On 1.35 kube-scheduler schedules and kwok plays the kubelets; kstatus and Argo CD health
+# kube-scheduler schedules and kwok plays the kubelets on both lanes; kstatus and Argo CD health
 # expectations are computed by the real kstatus library and gopher-lua (e2e/tools, Go modules,
 # cached like the control plane; see e2e/README.md).
 # EXPOSURE_E2E_KUBECONFIG=path runs the e2e tests against an existing cluster instead (one
@@ -37,7 +37,7 @@ GLUSTER_TESTS=(--test e2e_storage --test e2e_cleanup --test e2e_examples --test 
 threads=${EXPOSURE_TEST_THREADS:-4}
 
 if [ -z "${EXPOSURE_E2E_KUBECONFIG:-}" ]; then
-  step "local control planes (e2e/cluster up: Kubernetes 1.35 with kube-scheduler and kwok, and 1.20)"
+  step "local control planes (e2e/cluster up: Kubernetes 1.35 and 1.20, kube-scheduler and kwok on both)"
   EXPOSURE_K8S_VERSION=1.35 e2e/cluster up >/dev/null
   EXPOSURE_K8S_VERSION=1.20 e2e/cluster up >/dev/null
 fi

@@ -1,52 +1,35 @@
 //! node-sim: what no well-kept tool simulates for the local e2e control plane (see
 //! e2e/README.md): the cloud load balancer and ingress controller (`load_balancers`) and a volume
-//! provisioner (`volumes`); with `--kubelet-and-scheduler`, for the 1.20 lane that has no
-//! kube-scheduler build, also kubelet and scheduler (`kubelet`), which kwok and kube-scheduler
-//! do on the current lane.
+//! provisioner (`volumes`). kwok plays the kubelets and kube-scheduler schedules.
 //!
-//! Usage: node-sim [--kubeconfig PATH] [--kubelet-and-scheduler]   (default: $KUBECONFIG).
-//! Logs to stderr (RUST_LOG).
+//! Usage: node-sim [--kubeconfig PATH]   (default: $KUBECONFIG). Logs to stderr (RUST_LOG).
 //!
 //! Everything here is level-triggered: watch events and a periodic resync both call the same
 //! idempotent handlers, errors are logged and retried on the next pass, nothing panics.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Debug;
 use std::future::Future;
-use std::hash::{Hash, Hasher};
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use futures::StreamExt;
-use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{
-    Container, ContainerState, ContainerStateRunning, ContainerStateTerminated,
-    ContainerStateWaiting, ContainerStatus, Node, PersistentVolume, PersistentVolumeClaim, Pod,
-    PodCondition, PodIP, PodStatus, Service,
-};
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::storage::v1::StorageClass;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
-use k8s_openapi::jiff::Timestamp;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
-use tracing::{debug, info, warn};
+use serde_json::json;
+use tracing::{info, warn};
 
-mod kubelet;
 mod load_balancers;
 mod volumes;
-
-use kubelet::{heartbeat_loop, PodMemo};
-
-/// Set by the scheduler on a `WaitForFirstConsumer` claim: the node its volume is for.
-const ANN_SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
 
 #[tokio::main]
 async fn main() {
@@ -88,7 +71,6 @@ async fn run() -> Result<()> {
     let client = Client::try_from(config).context("building client")?;
     info!(kubeconfig = %path, "node-sim starting");
 
-    let (pods, pods_w) = reflector::store::<Pod>();
     let (classes, classes_w) = reflector::store::<StorageClass>();
     let (pvcs, pvcs_w) = reflector::store::<PersistentVolumeClaim>();
     let (services, services_w) = reflector::store::<Service>();
@@ -97,17 +79,9 @@ async fn run() -> Result<()> {
 
     let sim = Arc::new(Sim {
         client: client.clone(),
-        pods: pods.clone(),
         classes: classes.clone(),
         state: Mutex::new(SimState::default()),
     });
-
-    // On the current lane kwok and kube-scheduler play kubelet and scheduler; only the old
-    // lane, which has no kube-scheduler build, asks node-sim for them.
-    let kubelet = std::env::args().any(|a| a == "--kubelet-and-scheduler");
-    if kubelet {
-        tokio::spawn(heartbeat_loop(client.clone()));
-    }
 
     // StorageClasses: only a cache.
     tokio::spawn(controller(
@@ -119,22 +93,6 @@ async fn run() -> Result<()> {
         |_| async { Ok(()) },
         |_| {},
     ));
-    let s = sim.clone();
-    let s2 = sim.clone();
-    if kubelet {
-        tokio::spawn(controller(
-            "pods",
-            Api::<Pod>::all(client.clone()),
-            pods_w,
-            pods,
-            Duration::from_secs(1),
-            move |p| {
-                let s = s.clone();
-                async move { s.handle_pod(&p).await }
-            },
-            move |p: Pod| s2.forget_pod(&p),
-        ));
-    }
     let s = sim.clone();
     tokio::spawn(controller(
         "persistentvolumeclaims",
@@ -189,30 +147,6 @@ async fn run() -> Result<()> {
         },
         move |ing: Ingress| s2.release_lb(&ing.uid().unwrap_or_default()),
     ));
-
-    let gc = sim.clone();
-    tokio::spawn(async move {
-        // Forget IPs and timers of pods that vanished while the watch was down.
-        loop {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            if gc.pods.is_empty() {
-                continue;
-            }
-            let live: HashSet<String> = gc.pods.state().iter().filter_map(|p| p.uid()).collect();
-            let mut st = gc.state.lock().unwrap();
-            let gone: Vec<String> = st
-                .pod_ips
-                .keys()
-                .filter(|u| !live.contains(*u))
-                .cloned()
-                .collect();
-            for uid in gone {
-                st.release_pod_ip(&uid);
-            }
-            st.memo.retain(|u, _| live.contains(u));
-            st.foreign.retain(|u| live.contains(u));
-        }
-    });
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .context("installing SIGTERM handler")?;
@@ -283,26 +217,16 @@ use kube::runtime::reflector::reflector;
 
 struct Sim {
     client: Client,
-    pods: Store<Pod>,
     classes: Store<StorageClass>,
     state: Mutex<SimState>,
 }
 
 #[derive(Default)]
 struct SimState {
-    /// pod uid -> pod IP (host part index in 10.244.0.0/16)
-    pod_ips: HashMap<String, u32>,
-    used_pod_ips: HashSet<u32>,
-    next_pod_ip: u32,
     /// object uid -> index in 198.51.100.0/24
     lb_ips: HashMap<String, u32>,
     used_lb_ips: HashSet<u32>,
     next_lb_ip: u32,
-    round_robin: usize,
-    /// pod uid -> per-pod timers
-    memo: HashMap<String, PodMemo>,
-    /// pods already reported as bound to a node node-sim does not simulate
-    foreign: HashSet<String>,
 }
 
 fn is_not_found(e: &kube::Error) -> bool {

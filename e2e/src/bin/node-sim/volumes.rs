@@ -5,6 +5,8 @@ use super::*;
 /// StorageClass provisioner name whose claims node-sim satisfies with hostPath PVs.
 const SIM_PROVISIONER: &str = "exposure.dev/simulated";
 const ANN_PROVISIONED_BY: &str = "pv.kubernetes.io/provisioned-by";
+/// Set by kube-scheduler on a `WaitForFirstConsumer` claim: the node its volume is for.
+const ANN_SELECTED_NODE: &str = "volume.kubernetes.io/selected-node";
 
 impl Sim {
     pub(super) async fn handle_pvc(&self, pvc: &PersistentVolumeClaim) -> Result<()> {
