@@ -1,6 +1,6 @@
 //! Smoke tests of the local control plane tooling: real API server / controller-manager
-//! behaviour driven by kwok and kube-scheduler (1.35) or node-sim (1.20), node-sim's load
-//! balancers, ingresses and volumes, and the heketi stand-in. Each test uses its own namespace.
+//! behaviour driven by kwok and kube-scheduler, node-sim's load balancers, ingresses and
+//! volumes, and the heketi stand-in. Each test uses its own namespace.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -410,7 +410,7 @@ async fn deleting_a_deployment_garbage_collects_its_pods() -> Result<()> {
     })
     .await?;
 
-    // Scale down first: the ReplicaSet deletes a pod, node-sim finishes its termination.
+    // Scale down first: the ReplicaSet deletes a pod, kwok finishes its termination.
     cluster
         .kubectl(
             &["-n", ns.name(), "scale", "deployment/gc", "--replicas=1"],
