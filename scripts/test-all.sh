@@ -9,7 +9,10 @@
 #   compatibility subset (the chart's RBAC with StorageClasses, CRD without CEL, v1 Endpoints, PDB v1beta1, InvalidSpec for what CEL
 #   refuses on 1.35, UnsupportedByCluster for grpc probes and loadBalancerClass) against Kubernetes 1.20.2 (Debian's source, the old lane);
 #   rendered examples against the Kubernetes 1.20 schemas, the Helm chart, the Argo CD health
-#   script.
+#   check under gopher-lua (Argo CD's engine) and lua5.1.
+# kube-scheduler schedules and kwok plays the kubelets on both lanes; kstatus and Argo CD health
+# expectations are computed by the real kstatus library and gopher-lua (e2e/tools, Go modules,
+# cached like the control plane; see e2e/README.md).
 # EXPOSURE_E2E_KUBECONFIG=path runs the e2e tests against an existing cluster instead (one
 # lane: every test but `in_tree_glusterfs::`).
 set -euo pipefail
@@ -20,6 +23,9 @@ started=$SECONDS
 
 step "tools"
 scripts/install-tools.sh
+
+step "e2e Go tools (e2e/tools: kwok, kstatus-check, argocd-health; cached)"
+e2e/scripts/build-e2e-tools.sh >/dev/null
 
 step "format and lint"
 cargo fmt --all -- --check
@@ -38,7 +44,7 @@ threads_1_35=${EXPOSURE_TEST_THREADS:-6}
 threads_1_20=${EXPOSURE_TEST_THREADS_1_20:-3}
 
 if [ -z "${EXPOSURE_E2E_KUBECONFIG:-}" ]; then
-  step "local control planes (e2e/cluster up: Kubernetes 1.35 and 1.20)"
+  step "local control planes (e2e/cluster up: Kubernetes 1.35 and 1.20, kube-scheduler and kwok on both)"
   EXPOSURE_K8S_VERSION=1.35 e2e/cluster up >/dev/null
   EXPOSURE_K8S_VERSION=1.20 e2e/cluster up >/dev/null
 fi
@@ -93,7 +99,7 @@ scripts/validate-rendered.sh
 step "Helm chart"
 scripts/check-chart.sh
 
-step "Argo CD health script (lua5.1)"
+step "Argo CD health check (gopher-lua as Argo CD runs it; lua5.1 second opinion)"
 scripts/test-argocd-health.sh
 
 step "summary"
