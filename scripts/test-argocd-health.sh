@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Tests the Argo CD health check charts/exposure-operator/argocd/health.lua under Lua 5.1 (the
-# semantics Argo CD's gopher-lua implements) on Exposure objects written by the real operator:
-# charts/exposure-operator/argocd/fixtures/*.json, the expected health of each in
-# fixtures/expected.json ({"<file>": {"argocd": "<Healthy|Progressing|Degraded>",
-# "message": "<substring>", "kstatus": "..."}}; the kstatus part is checked by
-# operator/tests/kstatus.rs).
+# Tests the Argo CD health check charts/exposure-operator/argocd/health.lua on Exposure objects
+# written by the real operator: charts/exposure-operator/argocd/fixtures/*.json, the expected
+# health of each in fixtures/expected.json ({"<file>": {"argocd": "<Healthy|Progressing|Degraded>",
+# "message": "<substring>", "kstatus": "..."}}; the kstatus part is computed by the real kstatus
+# library in operator/tests/health_fixtures.rs).
 #
-# Each fixture is converted to a Lua table literal (python3), assigned to the global `obj`, and
-# health.lua is run; its `hs.status` must equal the expectation and `hs.message` contain it.
+# 1. The engine Argo CD runs: `argocd-health` (e2e/tools, gopher-lua, the script run as an Argo
+#    CD resource health check: global `obj`, a {status, message} table back), built and cached
+#    by e2e/scripts/build-e2e-tools.sh. Its status must equal the expectation and its message
+#    contain it.
+# 2. A second opinion under C Lua 5.1 (lua5.1): each fixture as a Lua table literal in `obj`.
+# scripts/argocd_fixtures.py reads the fixtures and expectations for both.
 #
 # Usage: scripts/test-argocd-health.sh            run the checks (installs lua5.1 if missing)
 #        scripts/test-argocd-health.sh capture    re-capture the fixtures from the local
-#                                                 cluster (KUBECONFIG, default e2e/.cluster)
+#                                                 cluster (KUBECONFIG, default e2e/.cluster-1.35)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,50 +26,23 @@ fail() {
   exit 1
 }
 
-# JSON (stdin) -> `obj = <Lua table>` (stdout). JSON null becomes nil (absent), as in Argo CD.
-to_lua() {
-  python3 -c '
-import json, sys
-def lua(v):
-    if v is None: return "nil"
-    if v is True: return "true"
-    if v is False: return "false"
-    if isinstance(v, (int, float)): return repr(v)
-    if isinstance(v, str): return json_str(v)
-    if isinstance(v, list): return "{" + ", ".join(lua(x) for x in v if x is not None) + "}"
-    return "{" + ", ".join("[%s] = %s" % (json_str(k), lua(x)) for k, x in v.items() if x is not None) + "}"
-def json_str(s):
-    # Lua 5.1 string literal: escape backslash, quote and every byte outside printable ASCII.
-    out = []
-    for b in s.encode("utf-8"):
-        c = chr(b)
-        if c in "\\\"": out.append("\\" + c)
-        elif 32 <= b < 127: out.append(c)
-        else: out.append("\\%03d" % b)
-    return "\"" + "".join(out) + "\""
-print("obj = " + lua(json.load(sys.stdin)))
-'
+run_gopher_lua() {
+  local tools n
+  tools=$(e2e/scripts/build-e2e-tools.sh | tail -n1) || fail "building the e2e tools failed"
+  n=$(find "$FIXTURES" -name '*.json' ! -name expected.json | wc -l)
+  "$tools/argocd-health" --script "$DIR/health.lua" $(find "$FIXTURES" -name '*.json' ! -name expected.json | sort) |
+    scripts/argocd_fixtures.py compare "$FIXTURES" || fail "health.lua under gopher-lua (argocd-health)"
+  echo "test-argocd-health: all $n fixtures give the expected health (gopher-lua, as Argo CD runs it)"
 }
 
-run_checks() {
+run_lua51() {
   command -v lua5.1 >/dev/null 2>&1 || scripts/install-tools.sh >/dev/null
-  [ -f "$FIXTURES/expected.json" ] || fail "no $FIXTURES/expected.json"
   local work n=0 file want message got
   work=$(mktemp -d)
-  trap 'rm -rf "$work"' RETURN
-  # Every fixture has an expectation and every expectation a fixture.
-  python3 - "$FIXTURES" <<'PY' || fail "fixtures and expected.json disagree"
-import json, os, sys
-d = sys.argv[1]
-exp = json.load(open(os.path.join(d, "expected.json")))
-files = {f for f in os.listdir(d) if f.endswith(".json") and f != "expected.json"}
-missing, extra = files - exp.keys(), exp.keys() - files
-for f in sorted(missing): print(f"no expectation for {f}", file=sys.stderr)
-for f in sorted(extra): print(f"expectation without fixture: {f}", file=sys.stderr)
-sys.exit(1 if missing or extra else 0)
-PY
+  # shellcheck disable=SC2064 # expanded now: $work is local
+  trap "rm -rf '$work'; trap - RETURN" RETURN
   while IFS=$'\t' read -r file want message; do
-    to_lua <"$FIXTURES/$file" >"$work/obj.lua"
+    scripts/argocd_fixtures.py to-lua <"$FIXTURES/$file" >"$work/obj.lua"
     got=$(lua5.1 -e "
       dofile('$work/obj.lua')
       local hs = dofile('$DIR/health.lua')
@@ -81,13 +57,17 @@ PY
     esac
     echo "ok   $file -> $want: ${got#*$'\t'}"
     n=$((n + 1))
-  done < <(python3 -c '
-import json, sys
-for f, e in sorted(json.load(open(sys.argv[1])).items()):
-    print(f + "\t" + e["argocd"] + "\t" + e.get("message", ""))
-' "$FIXTURES/expected.json")
+  done < <(scripts/argocd_fixtures.py expectations "$FIXTURES")
   [ "$n" -gt 0 ] || fail "no fixtures"
-  echo "test-argocd-health: all $n fixtures give the expected health (lua5.1)"
+  echo "test-argocd-health: all $n fixtures give the expected health (lua5.1, second opinion)"
+}
+
+run_checks() {
+  [ -f "$FIXTURES/expected.json" ] || fail "no $FIXTURES/expected.json"
+  # Every fixture has an expectation and every expectation a fixture.
+  scripts/argocd_fixtures.py check "$FIXTURES" || fail "fixtures and expected.json disagree"
+  run_gopher_lua
+  run_lua51
 }
 
 # ---- capture: real status objects from the operator on the local cluster -------------------
@@ -157,11 +137,11 @@ print()' >"$FIXTURES/$2.json"
     apply invalid
   until_ invalid "$current and c.get('Stalled',{}).get('status')=='True'"
   save invalid stalled-invalid-spec
-  # 4. An image that cannot be pulled (node-sim: tag :missing).
+  # 4. An image that cannot be pulled (image convention :missing, e2e/kwok).
   sed 's/^  image: .*/  image: tomcat:missing/' examples/clusterip-tomcat.yaml | apply missing-image
   until_ missing-image "$current and 'ImagePull' in c['Ready'].get('message','')"
   save missing-image missing-image
-  # 5. Pods never ready (node-sim: tag :unready) and crash-looping pods (:crashloop).
+  # 5. Pods never ready (image convention :unready) and crash-looping pods (:crashloop).
   sed 's/^  image: .*/  image: tomcat:unready/' examples/clusterip-tomcat.yaml | apply unready
   until_ unready "$current and c['Ready']['status']=='False' and c['Ready']['reason']!='Creating'"
   save unready unready-pods

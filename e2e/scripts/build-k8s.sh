@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the local control plane's prerequisites and builds kube-apiserver and
-# kube-controller-manager v1.20.2 from Debian's source package, cached outside the repo.
+# Installs the local control plane's prerequisites and builds kube-apiserver,
+# kube-controller-manager and kube-scheduler v1.20.2 from Debian's source package, cached outside
+# the repo.
 # Idempotent: a warm run only checks that the cached binaries exist.
 #
 # Usage: e2e/scripts/build-k8s.sh            (prints the binary directory on stdout's last line)
@@ -86,7 +87,7 @@ patch_reflect2() {
 }
 
 build() {
-  local tree=$1 what=("cmd/kube-apiserver" "cmd/kube-controller-manager")
+  local tree=$1 what=("cmd/kube-apiserver" "cmd/kube-controller-manager" "cmd/kube-scheduler")
   command -v kubectl >/dev/null 2>&1 || what+=("cmd/kubectl")
   export PATH="$GO_BIN:$PATH" GOFLAGS="${GOFLAGS:-}" GO111MODULE="${GO111MODULE:-}"
   export GOCACHE="$CACHE_ROOT/go-build-cache"
@@ -100,7 +101,7 @@ build() {
   mkdir -p "$BIN_DIR"
   local out="$tree/_output/bin"
   [ -x "$out/kube-apiserver" ] || out="$tree/_output/local/bin/linux/amd64"
-  for b in kube-apiserver kube-controller-manager kubectl; do
+  for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
     [ -x "$out/$b" ] && cp "$out/$b" "$BIN_DIR/$b.tmp" && mv "$BIN_DIR/$b.tmp" "$BIN_DIR/$b"
   done
   [ -x "$BIN_DIR/kube-apiserver" ] || die "kube-apiserver not produced by the build"
@@ -111,6 +112,7 @@ main() {
   : >>"$LOG"
   ensure_packages "${APT_PACKAGES[@]}"
   if [ -x "$BIN_DIR/kube-apiserver" ] && [ -x "$BIN_DIR/kube-controller-manager" ] \
+    && [ -x "$BIN_DIR/kube-scheduler" ] \
     && { command -v kubectl >/dev/null 2>&1 || [ -x "$BIN_DIR/kubectl" ]; }; then
     echo "$BIN_DIR"
     return 0

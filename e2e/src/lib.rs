@@ -25,8 +25,10 @@
 //!   user). Otherwise it runs `e2e/cluster up` once per test process; the script serializes
 //!   concurrent callers (several test binaries) with a file lock and is idempotent.
 //! * Everything here only talks to the API server named in the kubeconfig (127.0.0.1).
+//! * [`health_engines`]: kstatus and Argo CD's Lua engine on objects (e2e/tools).
 
 pub mod gateway;
+pub mod health_engines;
 pub mod heketi;
 
 use std::fmt::Debug;

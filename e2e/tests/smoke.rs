@@ -1,5 +1,6 @@
 //! Smoke tests of the local control plane tooling: real API server / controller-manager
-//! behaviour driven by node-sim and the heketi stand-in. Each test uses its own namespace.
+//! behaviour driven by kwok and kube-scheduler, node-sim's load balancers, ingresses and
+//! volumes, and the heketi stand-in. Each test uses its own namespace.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -150,7 +151,8 @@ spec:
             .container_statuses
             .as_ref()
             .context("no container statuses")?[0];
-        ensure!(cs.ready && cs.started == Some(true) && cs.container_id.is_some());
+        // kwok (1.35) reports a running, ready container without a container ID.
+        ensure!(cs.ready && cs.state.as_ref().and_then(|s| s.running.as_ref()).is_some());
     }
     ns.cleanup().await
 }
@@ -408,7 +410,7 @@ async fn deleting_a_deployment_garbage_collects_its_pods() -> Result<()> {
     })
     .await?;
 
-    // Scale down first: the ReplicaSet deletes a pod, node-sim finishes its termination.
+    // Scale down first: the ReplicaSet deletes a pod, kwok finishes its termination.
     cluster
         .kubectl(
             &["-n", ns.name(), "scale", "deployment/gc", "--replicas=1"],

@@ -1,7 +1,7 @@
 //! e2e: `helm install` of charts/exposure-operator into the local control plane creates what it
 //! should — ServiceAccount, ClusterRoles and bindings (or Roles in namespaced mode), the
 //! leader-election Role, the metrics Service, the PodDisruptionBudget and the Deployment,
-//! which becomes Available (node-sim reports the pods Running; it runs no containers) — and
+//! which becomes Available (kwok reports the pods Running; it runs no containers) — and
 //! `helm uninstall` removes it all again, cluster-scoped objects included.
 //!
 //! The CRD in crds/ is already installed by other tests; helm skips existing CRDs.

@@ -163,7 +163,7 @@ impl Env {
         }
     }
 
-    /// Creates a StorageClass of the simulated provisioner (node-sim binds its PVCs at once).
+    /// Creates a StorageClass of the simulated provisioner (node-sim provisions a PV for each claim at once).
     async fn simulated_class(&self, class: &str) -> Result<()> {
         self.guard_class(class);
         let sc: StorageClass = serde_json::from_value(serde_json::json!({

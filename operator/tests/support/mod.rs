@@ -69,17 +69,27 @@ pub async fn install_crd(cluster: &Cluster) -> Result<()> {
             Some(&yaml),
         )
         .await?;
-    cluster
-        .kubectl(
-            &[
-                "wait",
-                "--for=condition=Established",
-                "--timeout=60s",
-                "crd/exposures.exposure.dev",
-            ],
-            None,
-        )
-        .await?;
+    // `kubectl wait` fails at once ("accessor error") on a CRD created a moment ago that has no
+    // conditions yet: retried until it is Established.
+    exposure_e2e::eventually(
+        "the Exposure CRD to be Established",
+        Duration::from_secs(60),
+        || async {
+            cluster
+                .kubectl(
+                    &[
+                        "wait",
+                        "--for=condition=Established",
+                        "--timeout=30s",
+                        "crd/exposures.exposure.dev",
+                    ],
+                    None,
+                )
+                .await
+                .map(Some)
+        },
+    )
+    .await?;
     Ok(())
 }
 
