@@ -3,6 +3,8 @@
 //! seeing each other's Exposures), its metrics, and helpers to apply Exposures.
 #![allow(dead_code)]
 
+pub mod faults;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -69,18 +71,22 @@ pub async fn install_crd(cluster: &Cluster) -> Result<()> {
             Some(&yaml),
         )
         .await?;
-    cluster
-        .kubectl(
-            &[
+    // Right after the CRD is created, its status may not exist yet and `kubectl wait` fails
+    // at once ("status.conditions accessor error") instead of waiting: ask again.
+    eventually(
+        "the CRD to be Established",
+        Duration::from_secs(60),
+        || async {
+            let wait = [
                 "wait",
                 "--for=condition=Established",
-                "--timeout=60s",
+                "--timeout=30s",
                 "crd/exposures.exposure.dev",
-            ],
-            None,
-        )
-        .await?;
-    Ok(())
+            ];
+            Ok(cluster.kubectl(&wait, None).await.ok().map(|_| ()))
+        },
+    )
+    .await
 }
 
 /// A running `exposure-operator run`, killed on drop.
