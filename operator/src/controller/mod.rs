@@ -6,6 +6,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod execute;
+pub mod fence;
 pub mod http;
 pub mod index;
 pub mod metrics;
@@ -255,13 +256,15 @@ fn to_exposure<K: Resource>(obj: K) -> Option<ObjectRef<Exposure>> {
 }
 
 /// Runs until `shutdown` fires: one controller per watch scope (all namespaces, or each
-/// `--namespace`), sharing the cluster-wide caches.
+/// `--namespace`), sharing the cluster-wide caches. With `fence` (leader election) every write
+/// first checks that the Lease is still ours.
 pub async fn run(
     client: Client,
     config: OperatorConfig,
     cluster: ClusterInfo,
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
+    fence: Option<Arc<fence::LeaseFence>>,
 ) -> anyhow::Result<()> {
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
@@ -375,6 +378,7 @@ pub async fn run(
             all_exposures: all_exposures.clone(),
             index: index.clone(),
             failures: Mutex::new(HashMap::new()),
+            fence: fence.clone(),
         });
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
             .with_config(ControllerConfig::default().concurrency(config.concurrency));
