@@ -26,6 +26,7 @@
 //!   concurrent callers (several test binaries) with a file lock and is idempotent.
 //! * Everything here only talks to the API server named in the kubeconfig (127.0.0.1).
 
+pub mod dedicated;
 pub mod heketi;
 
 use std::fmt::Debug;

@@ -307,6 +307,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             )
         })?;
     tokio::spawn(controller::http::serve(listener, metrics.clone()));
+    tokio::spawn(controller::api_health::probe_loop(
+        client.clone(),
+        metrics.clone(),
+    ));
 
     let cluster = controller::cluster_info(&client, &config).await?;
     if args.install_crd {

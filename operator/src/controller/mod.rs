@@ -1,5 +1,6 @@
 //! `exposure-operator run`: watches Exposures and their children and reconciles them.
 
+pub mod api_health;
 pub mod apply;
 pub mod caches;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod reconcile;
 pub mod snapshot;
 pub mod sweep;
+pub mod watch_backoff;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -131,7 +133,7 @@ where
 {
     let (store, writer) = reflector::store();
     let stream = reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
-        .default_backoff()
+        .backoff(watch_backoff::watch_backoff())
         .touched_objects()
         .inspect_err(
             |e| tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying"),
@@ -315,7 +317,7 @@ pub async fn run(
             )
             .modify(drop_managed_fields),
         )
-        .default_backoff()
+        .backoff(watch_backoff::watch_backoff())
         .inspect_ok(move |event| {
             feed.observe(scope_id, event);
             let (ready, not_ready, unknown) = feed.ready_counts();
@@ -386,7 +388,7 @@ pub async fn run(
         // StorageClasses are cluster-scoped: each scope triggers on those of its namespaces.
         if config.storage_classes_enabled {
             let sc_trigger = watcher(Api::<StorageClass>::all(client.clone()), managed.clone())
-                .default_backoff()
+                .backoff(watch_backoff::watch_backoff())
                 .touched_objects();
             controller = controller.watches_stream(sc_trigger, move |sc: StorageClass| {
                 let l = sc.metadata.labels.as_ref()?;
