@@ -11,7 +11,6 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use exposure_crd::{condition, Exposure};

@@ -46,7 +46,7 @@ fn spec(ns: &str, i: usize, version: u64) -> serde_json::Value {
         4 => spec["headless"] = json!(true),
         _ => {}
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         spec["replicas"] = json!(1);
         spec["storage"] = json!([{
             "name": "data", "mountPath": "/data", "size": "1Gi",
