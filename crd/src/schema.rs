@@ -22,6 +22,7 @@ pub fn crd_for(validation_rules: bool) -> CustomResourceDefinition {
         return generated;
     };
     drop_null_enum_values(&mut value);
+    bound_int32(&mut value);
     if let Some(versions) = value
         .pointer_mut("/spec/versions")
         .and_then(Value::as_array_mut)
@@ -92,6 +93,23 @@ fn drop_null_enum_values(v: &mut Value) {
     }
 }
 
+/// The API server does not enforce `format: int32` in a CRD: `replicas: 2147483648` was stored,
+/// and then no client with an i32 field could read that Exposure, nor list its namespace (the
+/// operator's watch of it broke). Every int32 field gets the int32 range as explicit bounds.
+fn bound_int32(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.get("format").and_then(Value::as_str) == Some("int32") {
+                map.entry("minimum").or_insert(Value::from(i32::MIN));
+                map.entry("maximum").or_insert(Value::from(i32::MAX));
+            }
+            map.values_mut().for_each(bound_int32);
+        }
+        Value::Array(items) => items.iter_mut().for_each(bound_int32),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,6 +150,33 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), RULES.len());
+    }
+
+    #[test]
+    fn every_int32_field_has_int32_bounds() {
+        let text = serde_json::to_string(&crd()).unwrap_or_default();
+        let mut value: Value = serde_json::from_str(&text).unwrap_or_default();
+        let mut unbounded = Vec::new();
+        fn walk(v: &mut Value, out: &mut Vec<String>) {
+            match v {
+                Value::Object(map) => {
+                    if map.get("format").and_then(Value::as_str) == Some("int32")
+                        && (map.get("minimum").is_none() || map.get("maximum").is_none())
+                    {
+                        out.push(format!("{map:?}"));
+                    }
+                    map.values_mut().for_each(|c| walk(c, out));
+                }
+                Value::Array(items) => items.iter_mut().for_each(|c| walk(c, out)),
+                _ => {}
+            }
+        }
+        walk(&mut value, &mut unbounded);
+        assert!(unbounded.is_empty(), "{unbounded:?}");
+        let replicas = &value["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]
+            ["spec"]["properties"]["replicas"];
+        assert_eq!(replicas["maximum"].as_f64(), Some(f64::from(i32::MAX)));
+        assert_eq!(replicas["minimum"].as_f64(), Some(0.0));
     }
 
     #[test]

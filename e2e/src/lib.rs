@@ -27,6 +27,7 @@
 //! * Everything here only talks to the API server named in the kubeconfig (127.0.0.1).
 //! * [`health_engines`]: kstatus and Argo CD's Lua engine on objects (e2e/tools).
 
+pub mod dedicated;
 pub mod gateway;
 pub mod health_engines;
 pub mod heketi;

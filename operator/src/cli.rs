@@ -307,6 +307,10 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             )
         })?;
     tokio::spawn(controller::http::serve(listener, metrics.clone()));
+    tokio::spawn(controller::api_health::probe_loop(
+        client.clone(),
+        metrics.clone(),
+    ));
 
     let cluster = controller::cluster_info(&client, &config).await?;
     if args.install_crd {
@@ -324,6 +328,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     });
 
     let mut leadership = None;
+    let mut fence = None;
     if args.leader_elect {
         let lease = LeaseManagerBuilder::new(client.clone(), &args.leader_election_lease_name)
             .with_namespace(&args.leader_election_namespace)
@@ -363,13 +368,21 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
             }
         });
         leadership = Some((is_leader, lease_task, lost));
+        // Renewals come every lease - grace seconds; a confirmation is trusted for the grace.
+        fence = Some(Arc::new(controller::fence::LeaseFence::new(
+            client.clone(),
+            &args.leader_election_namespace,
+            &args.leader_election_lease_name,
+            &config.instance,
+            std::time::Duration::from_secs((args.leader_election_lease_seconds / 3).max(1)),
+        )));
     }
 
     let mut stopped = stop_rx.clone();
     // Reconciles in flight get a grace period; then we stop regardless (the kubelet's
     // terminationGracePeriodSeconds is the hard limit anyway).
     let result = tokio::select! {
-        result = controller::run(client, config, cluster, metrics.clone(), stop_rx) => result,
+        result = controller::run(client, config, cluster, metrics.clone(), stop_rx, fence) => result,
         _ = async {
             let _ = stopped.wait_for(|s| *s).await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;

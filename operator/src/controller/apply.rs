@@ -47,7 +47,7 @@ pub async fn apply(
     let api = dynamic_api(ctx, child.kind, namespace);
     let params = PatchParams::apply(labels::MANAGER).force();
     let name = &child.name;
-    ctx.metrics.count_write(child.kind.as_str(), "apply");
+    ctx.before_write(child.kind.as_str(), "apply").await?;
     match api.patch(name, &params, &Patch::Apply(desired)).await {
         Ok(_) => {}
         // A Service cannot change between ExternalName and the other types in place (clusterIP
@@ -55,7 +55,7 @@ pub async fn apply(
         Err(kube::Error::Api(e)) if e.code == 422 && needs_recreate(child, live) => {
             tracing::info!(%name, reason = %e.message, "recreating Service whose type cannot change in place");
             delete(ctx, child.kind, namespace, name, uid_of(live)).await?;
-            ctx.metrics.count_write(child.kind.as_str(), "apply");
+            ctx.before_write(child.kind.as_str(), "apply").await?;
             api.patch(name, &params, &Patch::Apply(desired)).await?;
         }
         Err(e) => return Err(e.into()),
@@ -101,7 +101,7 @@ pub async fn delete(
         propagation_policy: Some(kube::api::PropagationPolicy::Background),
         ..Default::default()
     };
-    ctx.metrics.count_write(kind.as_str(), "delete");
+    ctx.before_write(kind.as_str(), "delete").await?;
     match api.delete(name, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => Ok(()),
@@ -117,7 +117,7 @@ pub async fn release_pvc(
     patch: &Value,
 ) -> Result<(), Error> {
     let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), namespace);
-    ctx.metrics.count_write("PersistentVolumeClaim", "apply");
+    ctx.before_write("PersistentVolumeClaim", "apply").await?;
     api.patch(
         name,
         &PatchParams::apply(labels::MANAGER).force(),
@@ -148,7 +148,7 @@ pub async fn set_finalizers(
     // The resourceVersion makes this a compare-and-swap: a concurrent change to the list fails
     // instead of being overwritten.
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": exposure.resource_version()}});
-    ctx.metrics.count_write("Exposure", "patch");
+    ctx.before_write("Exposure", "patch").await?;
     api.patch(
         &exposure.name_any(),
         &PatchParams::default(),
@@ -170,7 +170,7 @@ pub async fn write_status(
         "kind": "Exposure",
         "status": status,
     });
-    ctx.metrics.count_write("Exposure", "status");
+    ctx.before_write("Exposure", "status").await?;
     api.patch_status(
         name,
         &PatchParams::apply(labels::MANAGER).force(),
@@ -184,7 +184,10 @@ pub async fn write_status(
 pub async fn publish(ctx: &Context, exposure: &Exposure, notes: &[Event]) {
     let reference = exposure.object_ref(&());
     for ev in notes {
-        ctx.metrics.count_write("Event", "create");
+        if ctx.before_write("Event", "create").await.is_err() {
+            tracing::warn!(reason = %ev.reason, "not publishing an event: fenced");
+            continue;
+        }
         if let Err(e) = ctx.recorder.publish(&ev.to_kube(), &reference).await {
             tracing::warn!(error = %e, reason = %ev.reason, "could not publish event");
         }

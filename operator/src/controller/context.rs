@@ -158,6 +158,8 @@ pub struct Context {
     pub gateway_api: Arc<super::gateway_api::GatewayApi>,
     /// Consecutive transient failures per Exposure, for exponential backoff.
     pub failures: Mutex<HashMap<ObjectRef<Exposure>, Failures>>,
+    /// With leader election: writes only while the Lease is confirmed ours.
+    pub fence: Option<Arc<super::fence::LeaseFence>>,
 }
 
 /// Consecutive failed attempts of one Exposure. A failure that comes before the previous
@@ -191,6 +193,17 @@ impl Failures {
 }
 
 impl Context {
+    /// Every write goes through here: refused when fenced (see `fence`), else counted.
+    pub async fn before_write(&self, kind: &str, verb: &str) -> Result<(), super::error::Error> {
+        if let Some(fence) = &self.fence {
+            if !fence.allows_writes().await {
+                return Err(super::error::Error::Fenced);
+            }
+        }
+        self.metrics.count_write(kind, verb);
+        Ok(())
+    }
+
     /// Failed attempts of this Exposure since its last successful reconcile.
     pub fn failed_attempts(&self, exposure: &Exposure) -> u32 {
         let key = ObjectRef::from_obj(exposure);

@@ -13,6 +13,8 @@ pub enum Error {
     MissingField(&'static str),
     #[error(transparent)]
     Serialise(#[from] SerialiseError),
+    #[error("not writing: this replica no longer holds the leader lease")]
+    Fenced,
 }
 
 impl Error {
@@ -25,6 +27,7 @@ impl Error {
             Error::Kube(_) => "transport",
             Error::MissingField(_) => "invalid_object",
             Error::Serialise(_) => "serialise",
+            Error::Fenced => "fenced",
         }
     }
 }

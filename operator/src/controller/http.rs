@@ -51,7 +51,7 @@ fn route(path: &str, metrics: &Metrics) -> (&'static str, &'static str, String) 
         "/readyz" => (
             "503 Service Unavailable",
             "text/plain",
-            "caches not synced\n".to_string(),
+            "caches not synced or API server unreachable\n".to_string(),
         ),
         _ => ("404 Not Found", "text/plain", "not found\n".to_string()),
     }
@@ -67,6 +67,8 @@ mod tests {
         assert_eq!(route("/readyz", &m).0, "503 Service Unavailable");
         m.set_ready(true);
         assert_eq!(route("/readyz", &m).0, "200 OK");
+        m.set_api_reachable(false);
+        assert_eq!(route("/readyz", &m).0, "503 Service Unavailable");
         assert_eq!(route("/healthz", &m).0, "200 OK");
         assert_eq!(route("/nope", &m).0, "404 Not Found");
         assert!(route("/metrics", &m)

@@ -37,8 +37,10 @@ pub struct Metrics {
     pub api_warnings: Counter,
     pub exposures: Family<ReadyLabels, Gauge>,
     pub leader: Gauge,
-    /// Caches synced and CRD present: `/readyz` answers 200.
+    /// Caches synced and CRD present.
     pub ready: Arc<AtomicBool>,
+    /// The API server answered its last `/readyz` probe (see `api_health`).
+    pub api_reachable: Arc<AtomicBool>,
 }
 
 impl Default for Metrics {
@@ -92,6 +94,7 @@ impl Default for Metrics {
             exposures,
             leader,
             ready: Arc::new(AtomicBool::new(false)),
+            api_reachable: Arc::new(AtomicBool::new(true)),
         }
     }
 }
@@ -122,8 +125,14 @@ impl Metrics {
             .set(count);
     }
 
+    /// `/readyz`: caches synced and the API server reachable (an operator cut off from the
+    /// API server can neither see nor fix anything).
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Relaxed)
+        self.ready.load(Ordering::Relaxed) && self.api_reachable.load(Ordering::Relaxed)
+    }
+
+    pub fn set_api_reachable(&self, reachable: bool) {
+        self.api_reachable.store(reachable, Ordering::Relaxed);
     }
 
     pub fn set_ready(&self, ready: bool) {

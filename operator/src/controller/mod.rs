@@ -1,11 +1,13 @@
 //! `exposure-operator run`: watches Exposures and their children and reconciles them.
 
+pub mod api_health;
 pub mod apply;
 pub mod caches;
 pub mod config;
 pub mod context;
 pub mod error;
 pub mod execute;
+pub mod fence;
 pub mod gateway_api;
 pub mod http;
 pub mod index;
@@ -13,6 +15,7 @@ pub mod metrics;
 pub mod reconcile;
 pub mod snapshot;
 pub mod sweep;
+pub mod watch_backoff;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -133,7 +136,7 @@ where
 {
     let (store, writer) = reflector::store();
     let stream = reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
-        .default_backoff()
+        .backoff(watch_backoff::watch_backoff())
         .touched_objects()
         .inspect_err(
             |e| tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying"),
@@ -291,13 +294,15 @@ fn to_exposure<K: Resource>(obj: K) -> Option<ObjectRef<Exposure>> {
 }
 
 /// Runs until `shutdown` fires: one controller per watch scope (all namespaces, or each
-/// `--namespace`), sharing the cluster-wide caches.
+/// `--namespace`), sharing the cluster-wide caches. With `fence` (leader election) every write
+/// first checks that the Lease is still ours.
 pub async fn run(
     client: Client,
     config: OperatorConfig,
     cluster: ClusterInfo,
     metrics: Arc<Metrics>,
     shutdown: watch::Receiver<bool>,
+    fence: Option<Arc<fence::LeaseFence>>,
 ) -> anyhow::Result<()> {
     let scopes: Vec<Option<String>> = if config.namespaces.is_empty() {
         vec![None]
@@ -349,7 +354,7 @@ pub async fn run(
             )
             .modify(drop_managed_fields),
         )
-        .default_backoff()
+        .backoff(watch_backoff::watch_backoff())
         .inspect_ok(move |event| {
             feed.observe(scope_id, event);
             let (ready, not_ready, unknown) = feed.ready_counts();
@@ -414,6 +419,7 @@ pub async fn run(
             index: index.clone(),
             gateway_api: gateway_api.clone(),
             failures: Mutex::new(HashMap::new()),
+            fence: fence.clone(),
         });
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
             .with_config(ControllerConfig::default().concurrency(config.concurrency));
@@ -421,7 +427,7 @@ pub async fn run(
         // StorageClasses are cluster-scoped: each scope triggers on those of its namespaces.
         if config.storage_classes_enabled {
             let sc_trigger = watcher(Api::<StorageClass>::all(client.clone()), managed.clone())
-                .default_backoff()
+                .backoff(watch_backoff::watch_backoff())
                 .touched_objects();
             controller = controller.watches_stream(sc_trigger, move |sc: StorageClass| {
                 let l = sc.metadata.labels.as_ref()?;

@@ -1,0 +1,229 @@
+//! Faults of the object's life: hundreds of rapid edits to one Exposure, Exposures deleted
+//! while their children are being created, and a namespace deleted with Exposures and their
+//! storage in it. (On this lane no Exposure carries the operator's finalizer: it is added only
+//! with GlusterFS StorageClasses, which need the in-tree provisioner of the 1.20 lane.)
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use exposure_crd::{labels, Exposure};
+use exposure_e2e::{cluster, TestNamespace};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, Service};
+use kube::api::{DeleteParams, ListParams};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+use support::faults::{self, Rng};
+use support::*;
+
+/// Visibility types and the Service type each gives.
+const VISIBILITIES: [(&str, &str); 3] = [
+    ("Internal", "ClusterIP"),
+    ("NodePort", "NodePort"),
+    ("LoadBalancer", "LoadBalancer"),
+];
+
+/// Spec number `n` of the churn: image, port and visibility all move.
+fn churn_spec(n: u64) -> serde_json::Value {
+    json!({
+        "image": format!("nginx:1.{n}"),
+        "replicas": 1 + n % 3,
+        "ports": [{"name": "http", "containerPort": 8000 + (n % 50)}],
+        "visibility": {"type": VISIBILITIES[(n % 3) as usize].0},
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hundreds_of_rapid_edits_end_in_the_last_spec_with_writes_bounded_by_specs() -> Result<()> {
+    let updates: u64 = std::env::var("EXPOSURE_FAULT_CHURN_UPDATES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let (_cluster, ns, op) = start_in_namespace("fault-churn", &["--resync-seconds", "2"]).await?;
+    let exposures: Api<Exposure> = ns.api();
+    apply_spec(&exposures, "web", churn_spec(0)).await?;
+    wait_ready(&op, &exposures, "web").await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let before = op.writes(None).await?;
+    let child_before = op.writes(Some("verb=\"apply\"")).await?;
+    let reconciles_before = metric_sum(&op.metrics().await?, "exposure_reconciles_total", None);
+
+    let started = Instant::now();
+    for n in 1..=updates {
+        apply_spec(&exposures, "web", churn_spec(n)).await?;
+    }
+    let applying = started.elapsed().as_secs_f64();
+    let last = churn_spec(updates);
+    let settled = wait_ready(&op, &exposures, "web").await?;
+    let deployment = ns.api::<Deployment>().get("web").await?;
+    let container = deployment
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.containers.first())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(container.image.as_deref(), last["image"].as_str());
+    assert_eq!(
+        container
+            .ports
+            .unwrap_or_default()
+            .first()
+            .map(|p| p.container_port as u64),
+        last["ports"][0]["containerPort"].as_u64()
+    );
+    assert_eq!(
+        deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.replicas)
+            .map(|r| r as u64),
+        last["replicas"].as_u64()
+    );
+    let service = ns.api::<Service>().get("web").await?;
+    assert_eq!(
+        service.spec.as_ref().and_then(|s| s.type_.as_deref()),
+        Some(VISIBILITIES[(updates % 3) as usize].1)
+    );
+    assert_eq!(settled.spec.image.as_deref(), last["image"].as_str());
+
+    // At rest nothing more is written, resyncs (every 2 s) notwithstanding.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let at_rest = op.writes(None).await?;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    assert_eq!(
+        op.writes(None).await?,
+        at_rest,
+        "writes at rest\n{}",
+        op.logs()
+    );
+
+    let writes = at_rest - before;
+    let applies = op.writes(Some("verb=\"apply\"")).await? - child_before;
+    let reconciles =
+        metric_sum(&op.metrics().await?, "exposure_reconciles_total", None) - reconciles_before;
+    // Each distinct spec costs at most one apply per child (Deployment, Service), one status and
+    // the events of what changed; reconciles coalesce edits, so usually far fewer.
+    assert!(
+        applies <= 2.0 * updates as f64,
+        "{applies} child applies for {updates} specs"
+    );
+    assert!(
+        writes <= 6.0 * updates as f64,
+        "{writes} writes for {updates} specs"
+    );
+    println!(
+        "fault-churn: updates={updates} applied_in={applying:.1}s reconciles={reconciles} writes={writes} child_applies={applies} writes_per_spec={:.2} writes_at_rest_8s=0",
+        writes / updates as f64
+    );
+    finish(ns, op).await
+}
+
+fn storage_spec(ns: &str, i: usize) -> serde_json::Value {
+    json!({
+        "image": "nginx:1.25",
+        "ports": [{"name": "http", "containerPort": 80}],
+        "visibility": {"type": "Ingress"},
+        "ingress": {"host": format!("del-{i}.{ns}.example.test")},
+        "storage": [
+            {"name": "keep", "mountPath": "/keep", "size": "1Gi", "storageClassName": "fast", "reclaim": "Retain"},
+            {"name": "scratch", "mountPath": "/scratch", "size": "1Gi", "storageClassName": "fast", "reclaim": "Delete"},
+        ],
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_while_its_children_are_created_leaves_only_released_volumes() -> Result<()> {
+    const EXPOSURES: usize = 12;
+    let mut rng = Rng::from_env("fault-delete-during-reconcile");
+    let (cluster, ns, op) = start_in_namespace("fault-delrec", &[]).await?;
+    ensure_fast_storage_class(&cluster).await?;
+    let exposures: Api<Exposure> = ns.api();
+    let pvcs: Api<PersistentVolumeClaim> = ns.api();
+    let mut delays = Vec::new();
+    for i in 0..EXPOSURES {
+        apply_spec(&exposures, &format!("del-{i}"), storage_spec(ns.name(), i)).await?;
+        // 0-600 ms: before, during and after the children are applied.
+        let delay = rng.below(600);
+        delays.push(delay);
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+        exposures
+            .delete(&format!("del-{i}"), &DeleteParams::default())
+            .await?;
+    }
+    for i in 0..EXPOSURES {
+        exposure_e2e::wait_for_deletion(&exposures, &format!("del-{i}"), TIMEOUT).await?;
+    }
+    // What remains: released Retain claims only; no Deployment, Service, Ingress or Delete claim.
+    let remaining = exposure_e2e::eventually(
+        "only released claims to remain",
+        Duration::from_secs(60),
+        || async {
+            let children = faults::managed_children(&cluster.client(), ns.name()).await?;
+            let claims = pvcs.list(&ListParams::default()).await?.items;
+            let unreleased: Vec<_> = claims
+                .iter()
+                .filter(|p| !p.labels().contains_key(labels::RETAINED_FROM))
+                .filter(|p| p.metadata.deletion_timestamp.is_none())
+                .map(|p| p.name_any())
+                .collect();
+            Ok((children.is_empty() && unreleased.is_empty()).then_some(claims))
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+    for claim in &remaining {
+        assert!(
+            claim.name_any().ends_with("-keep"),
+            "a reclaim: Delete claim was kept: {}",
+            claim.name_any()
+        );
+    }
+    let pvcs_by_name: BTreeMap<String, String> = remaining
+        .iter()
+        .map(|p| (p.name_any(), p.uid().unwrap_or_default()))
+        .collect();
+    faults::audit(&cluster.client(), ns.name(), &pvcs_by_name).await?;
+    println!(
+        "fault-delete-during-reconcile: exposures={EXPOSURES} delays_ms={delays:?} released_claims={} leftover_children=0",
+        remaining.len()
+    );
+    finish(ns, op).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_with_exposures_and_storage_goes_away() -> Result<()> {
+    const EXPOSURES: usize = 6;
+    let cluster = cluster().await?;
+    install_crd(&cluster).await?;
+    ensure_fast_storage_class(&cluster).await?;
+    let ns = TestNamespace::new(&cluster, "fault-nsdel").await?;
+    let op = Operator::start(&cluster, &[ns.name()], &[]).await?;
+    let exposures: Api<Exposure> = ns.api();
+    for i in 0..EXPOSURES {
+        apply_spec(&exposures, &format!("del-{i}"), storage_spec(ns.name(), i)).await?;
+    }
+    for i in 0..EXPOSURES {
+        wait_ready(&op, &exposures, &format!("del-{i}")).await?;
+    }
+    let name = ns.name().to_string();
+    let namespaces: Api<Namespace> = Api::all(cluster.client());
+    let started = Instant::now();
+    namespaces
+        .delete(&name, &DeleteParams::background())
+        .await?;
+    exposure_e2e::wait_for_deletion(&namespaces, &name, Duration::from_secs(120))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+    let gone = started.elapsed().as_secs_f64();
+    // The retained claims went with the namespace (a namespace deletion takes everything in it);
+    // the operator is still healthy and logs no panic.
+    assert_eq!(http_get(&op.metrics_addr, "/readyz").await?.0, 200);
+    assert!(!op.logs().contains("panicked"), "{}", op.logs());
+    println!("fault-namespace-deletion: exposures={EXPOSURES} (2 volumes each) namespace_gone_after={gone:.1}s");
+    op.stop().await?;
+    ns.cleanup().await
+}
