@@ -1,9 +1,10 @@
 //! e2e: `visibility.type: Gateway` → an HTTPRoute (Gateway API v1) to the Service, on the
 //! current lane with the Gateway API standard CRDs of `sigs.k8s.io/gateway-api`.
 //!
-//! The CRDs are cluster-wide and the tests of one binary share one cluster, so every step runs
-//! in this one test, in order: the CRDs are removed first (only this binary uses them; cargo
-//! runs test binaries one after another), so the operator starts on a cluster without the
+//! The CRDs are cluster-wide and removing them would disturb every test that runs at the same
+//! time on the lane's cluster (nextest runs tests of all binaries together), so this test has a
+//! cluster of its own (`e2e/.cluster-gateway-api`), and every step runs in this one test, in
+//! order: the CRDs are removed first, so the operator starts on a cluster without the
 //! Gateway API: the Exposure is Stalled/UnsupportedByCluster; the CRDs are installed and the
 //! same operator, without a restart, applies the route and (with the Gateway controller
 //! stand-in writing Accepted/ResolvedRefs) reports Ready; switching to Ingress prunes the
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use exposure_crd::Exposure;
+use exposure_e2e::dedicated::DedicatedCluster;
 use exposure_e2e::gateway::{self, GatewayControllerStandIn};
 use exposure_operator::build::ChildKind;
 use kube::api::DynamicObject;
@@ -42,7 +44,8 @@ async fn wait_gone(api: &Api<DynamicObject>, name: &str, what: &str) -> Result<(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_api_absent_then_installed_then_switched_to_ingress_and_back() -> Result<()> {
-    let cluster = exposure_e2e::cluster().await?;
+    let dedicated = DedicatedCluster::up("gateway-api").await?;
+    let cluster = dedicated.cluster.clone();
     install_crd(&cluster).await?;
     gateway::remove_crds(&cluster).await?;
     let ns = exposure_e2e::TestNamespace::new(&cluster, "gateway").await?;

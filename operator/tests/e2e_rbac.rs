@@ -293,11 +293,22 @@ fn example_count() -> Result<usize> {
         .count())
 }
 
+/// The Gateway API CRDs (v1.6 needs CEL, so from 1.28 on), so that the HTTPRoute of the
+/// gateway example is really applied with the chart's identity. Installed, never removed: other
+/// tests may see them (e2e_gateway, which removes them, has a cluster of its own).
+async fn gateway_api_where_served(cluster: &Cluster) -> Result<()> {
+    if server_version(cluster).await? >= exposure_operator::cluster::KubeVersion::new(1, 28) {
+        exposure_e2e::gateway::install_crds(cluster).await?;
+    }
+    Ok(())
+}
+
 /// Cluster mode: ClusterRole + ClusterRoleBinding (the chart's defaults).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_mode_rbac_runs_every_scenario_without_403() -> Result<()> {
     let cluster = cluster().await?;
     install_crd(&cluster).await?;
+    gateway_api_where_served(&cluster).await?;
     let rbac = install_rbac(&cluster, &[]).await?;
     let namespaces = example_namespaces(&cluster, example_count()?).await?;
     scenarios(&cluster, &rbac, &namespaces).await?;
@@ -310,6 +321,7 @@ async fn cluster_mode_rbac_runs_every_scenario_without_403() -> Result<()> {
 async fn namespaced_mode_rbac_runs_every_scenario_without_403() -> Result<()> {
     let cluster = cluster().await?;
     install_crd(&cluster).await?;
+    gateway_api_where_served(&cluster).await?;
     let namespaces = example_namespaces(&cluster, example_count()?).await?;
     let list = namespaces
         .iter()
