@@ -40,7 +40,7 @@ LANE_1_35='not test(/^in_tree_glusterfs::/)'
 LANE_1_20='test(/^in_tree_glusterfs::/) | binary(e2e_cel) | binary(e2e_endpoint_slices) | binary(e2e_invalid) | binary(e2e_helm) | binary(e2e_versions) | binary(e2e_rbac)'
 # e2e tests mostly wait on the API server (each in its own namespaces, with its own operator):
 # run several at a time even on two cores, both lanes at once (.config/nextest.toml).
-threads_1_35=${EXPOSURE_TEST_THREADS:-6}
+threads_1_35=${EXPOSURE_TEST_THREADS:-4}
 threads_1_20=${EXPOSURE_TEST_THREADS_1_20:-3}
 
 if [ -z "${EXPOSURE_E2E_KUBECONFIG:-}" ]; then
