@@ -22,18 +22,6 @@ use support::*;
 
 const LEASE_SECONDS: u64 = 4;
 
-fn image_of(d: &Deployment) -> Option<String> {
-    d.spec
-        .as_ref()?
-        .template
-        .spec
-        .as_ref()?
-        .containers
-        .first()?
-        .image
-        .clone()
-}
-
 async fn gauge(op: &Operator, name: &str) -> Result<f64> {
     Ok(metric_sum(&op.metrics().await?, name, None))
 }

@@ -21,18 +21,6 @@ fn replicas(d: &Deployment) -> Option<i32> {
     d.spec.as_ref()?.replicas
 }
 
-fn image(d: &Deployment) -> Option<String> {
-    d.spec
-        .as_ref()?
-        .template
-        .spec
-        .as_ref()?
-        .containers
-        .first()?
-        .image
-        .clone()
-}
-
 fn target_port(s: &Service) -> Option<String> {
     let p = s
         .spec
@@ -104,7 +92,7 @@ async fn a_rival_manager_on_our_fields_is_undone_once_per_change() -> Result<()>
             "web",
             "replicas and image put back",
             TIMEOUT,
-            |d| replicas(d) == Some(2) && image(d).as_deref() == Some("nginx:1.25"),
+            |d| replicas(d) == Some(2) && image_of(d).as_deref() == Some("nginx:1.25"),
         )
         .await?;
         wait_for(&services, "web", "targetPort put back", TIMEOUT, |s| {
@@ -144,7 +132,7 @@ async fn a_rival_manager_on_our_fields_is_undone_once_per_change() -> Result<()>
     );
     let d = deployments.get("web").await?;
     assert_eq!(
-        (replicas(&d), image(&d).as_deref()),
+        (replicas(&d), image_of(&d).as_deref()),
         (Some(2), Some("nginx:1.25"))
     );
     println!("fault-writers: rival_changes={CHANGES} deployment_writes={dep} service_writes={svc} writes_in_quiet_10s=0");

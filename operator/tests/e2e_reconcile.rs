@@ -16,18 +16,6 @@ use kube::Api;
 use serde_json::json;
 use support::*;
 
-fn image_of(d: &Deployment) -> Option<String> {
-    d.spec
-        .as_ref()?
-        .template
-        .spec
-        .as_ref()?
-        .containers
-        .first()?
-        .image
-        .clone()
-}
-
 fn service_type(s: &Service) -> Option<String> {
     s.spec.as_ref()?.type_.clone()
 }

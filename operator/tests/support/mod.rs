@@ -89,6 +89,19 @@ pub async fn install_crd(cluster: &Cluster) -> Result<()> {
     .await
 }
 
+/// The image of a Deployment's first container.
+pub fn image_of(d: &k8s_openapi::api::apps::v1::Deployment) -> Option<String> {
+    d.spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()?
+        .containers
+        .first()?
+        .image
+        .clone()
+}
+
 /// A running `exposure-operator run`, killed on drop.
 pub struct Operator {
     child: Option<Child>,
