@@ -121,12 +121,15 @@ needed_libs() { # ELF file → the sonames it needs
 interp=$(readelf -l "$binary" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p')
 [ -n "$interp" ] || fail "$binary has no program interpreter (not dynamically linked?)"
 declare -A lib_paths=() # soname → host path
+# Read once: `ldconfig -p | awk '...; exit'` would kill ldconfig with SIGPIPE when awk stops
+# early, and under pipefail that ends the script without a word.
+ld_cache=$(ldconfig -p)
 queue=($(needed_libs "$binary"))
 while [ ${#queue[@]} -gt 0 ]; do
   soname=${queue[0]}
   queue=("${queue[@]:1}")
   [ -n "${lib_paths[$soname]:-}" ] && continue
-  path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ {print $NF; exit}')
+  path=$(awk -v s="$soname" '$1 == s && /x86-64/ {print $NF; exit}' <<<"$ld_cache")
   [ -n "$path" ] || fail "library $soname (needed by the binary) not found on this machine"
   lib_paths[$soname]=$path
   queue+=($(needed_libs "$path"))

@@ -137,11 +137,11 @@ where
     let (store, writer) = reflector::store();
     let stream = reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
         .backoff(watch_backoff::watch_backoff())
-        .touched_objects()
-        .inspect_err(
-            |e| tracing::warn!(kind = %K::kind(&()), error = %e, "watch failed; retrying"),
-        );
-    (store, stream)
+        .touched_objects();
+    (
+        store,
+        watch_backoff::log_and_drop_errors(K::kind(&()), stream),
+    )
 }
 
 /// Whether the operator watches children of `kind` on this cluster. One API for a
@@ -362,8 +362,9 @@ pub async fn run(
             gauge_metrics.set_exposures("False", not_ready);
             gauge_metrics.set_exposures("Unknown", unknown);
         })
-        .applied_objects()
-        .boxed();
+        .applied_objects();
+        let exposure_stream =
+            watch_backoff::log_and_drop_errors("Exposure", exposure_stream).boxed();
         let mut factory = ScopeStores {
             client: &client,
             cluster: &cluster,
@@ -429,6 +430,7 @@ pub async fn run(
             let sc_trigger = watcher(Api::<StorageClass>::all(client.clone()), managed.clone())
                 .backoff(watch_backoff::watch_backoff())
                 .touched_objects();
+            let sc_trigger = watch_backoff::log_and_drop_errors("StorageClass", sc_trigger);
             controller = controller.watches_stream(sc_trigger, move |sc: StorageClass| {
                 let l = sc.metadata.labels.as_ref()?;
                 let (ns, name) = (l.get(labels::NAMESPACE)?, l.get(labels::NAME)?);

@@ -157,7 +157,10 @@ impl Operator {
         }
         cmd.args(flags)
             .env("KUBECONFIG", kubeconfig)
-            .env("RUST_LOG", "info")
+            .env(
+                "RUST_LOG",
+                std::env::var("EXPOSURE_TEST_OPERATOR_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env("POD_NAME", format!("operator-{port}"));
         Self::launch(cmd, metrics_addr, log).await
     }
@@ -524,9 +527,10 @@ pub async fn run_command(cmd: &std::path::Path, args: &[&str]) -> Result<String>
         .with_context(|| format!("running {}", cmd.display()))?;
     if !out.status.success() {
         bail!(
-            "{} {} failed: {}",
+            "{} {} failed ({}): {}",
             cmd.display(),
             args.join(" "),
+            out.status,
             String::from_utf8_lossy(&out.stderr)
         );
     }
