@@ -17,6 +17,7 @@
 # Env: RUN_LOCAL_TIMEOUT (seconds, default 240)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/cargo-target.sh
 export EXPOSURE_K8S_VERSION=${EXPOSURE_K8S_VERSION:-1.35}
 export EXPOSURE_CLUSTER_DIR=${EXPOSURE_CLUSTER_DIR:-e2e/.cluster-demo-$EXPOSURE_K8S_VERSION}
 
@@ -36,7 +37,7 @@ export KUBECONFIG
 
 say "building the operator"
 cargo build -q -p exposure-operator -p exposure-e2e --bins
-bin=target/debug
+bin=$CARGO_TARGET_DIR/debug
 
 say "installing the CRD"
 # The CRD this cluster takes (before 1.25 without its CEL rules, which such servers refuse).

@@ -17,6 +17,7 @@
 # lane: every test but `in_tree_glusterfs::`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/cargo-target.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 started=$SECONDS

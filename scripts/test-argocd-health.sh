@@ -18,6 +18,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+. scripts/cargo-target.sh
 readonly DIR=charts/exposure-operator/argocd
 readonly FIXTURES=$DIR/fixtures
 
@@ -74,7 +75,7 @@ run_checks() {
 capture() {
   export KUBECONFIG=${KUBECONFIG:-$PWD/e2e/.cluster-1.35/admin.kubeconfig}
   cargo build -q -p exposure-operator
-  bin=target/debug/exposure-operator
+  bin=$CARGO_TARGET_DIR/debug/exposure-operator
   pid=""
   ns=argocd-fixtures-$(head -c4 /dev/urandom | od -An -tx1 | tr -d ' \n')
   log=$(mktemp)
