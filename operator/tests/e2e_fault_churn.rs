@@ -1,7 +1,8 @@
 //! Faults of the object's life: hundreds of rapid edits to one Exposure, Exposures deleted
 //! while their children are being created, and a namespace deleted with Exposures and their
-//! storage in it. (On this lane no Exposure carries the operator's finalizer: it is added only
-//! with GlusterFS StorageClasses, which need the in-tree provisioner of the 1.20 lane.)
+//! storage in it: on 1.35 with volumes of an existing class (no finalizer), and on the 1.20
+//! lane (`in_tree_glusterfs::`) with GlusterFS classes of their own, which the operator creates
+//! and finalizes (the in-tree provisioner exists only there).
 
 mod support;
 
@@ -226,4 +227,101 @@ async fn a_namespace_with_exposures_and_storage_goes_away() -> Result<()> {
     println!("fault-namespace-deletion: exposures={EXPOSURES} (2 volumes each) namespace_gone_after={gone:.1}s");
     op.stop().await?;
     ns.cleanup().await
+}
+
+mod in_tree_glusterfs {
+    use super::*;
+    use exposure_e2e::heketi::HeketiStandIn;
+    use exposure_e2e::{random_suffix, wait_for_deletion};
+    use k8s_openapi::api::storage::v1::StorageClass;
+
+    /// A volume of a GlusterFS class of its own (created by the operator, hence the cleanup
+    /// finalizer) and a retained one of an existing class.
+    fn gluster_spec(class: &str, resturl: &str) -> serde_json::Value {
+        // Only loopback may ever be applied to the local cluster.
+        assert!(
+            resturl.starts_with("http://127.0.0.1:"),
+            "resturl {resturl}"
+        );
+        json!({
+            "image": "nginx:1.25",
+            "ports": [{"name": "http", "containerPort": 80, "protocol": "TCP"}],
+            "storage": [
+                {"name": "data", "mountPath": "/data", "size": "1Gi", "reclaim": "Delete",
+                 "glusterfs": {"className": class, "resturl": resturl,
+                               "restauthenabled": false, "reclaimPolicy": "Delete"}},
+                {"name": "keep", "mountPath": "/keep", "size": "1Gi",
+                 "storageClassName": "fast", "reclaim": "Retain"},
+            ],
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_namespace_with_finalized_exposures_goes_away_and_their_classes_with_it() -> Result<()>
+    {
+        const EXPOSURES: usize = 3;
+        let cluster = cluster().await?;
+        install_crd(&cluster).await?;
+        ensure_fast_storage_class(&cluster).await?;
+        let ns = TestNamespace::new(&cluster, "fault-nsdel-gluster").await?;
+        let heketi = HeketiStandIn::start().await?;
+        let suffix = random_suffix();
+        let names: Vec<String> = (0..EXPOSURES)
+            .map(|i| format!("e2e-nsdel-{suffix}-{i}"))
+            .collect();
+        let _class_guards: Vec<_> = names
+            .iter()
+            .map(|c| cluster.delete_on_drop("storageclass", c))
+            .collect();
+        let op = Operator::start(&cluster, &[ns.name()], &[]).await?;
+        let exposures: Api<Exposure> = ns.api();
+        for (i, class) in names.iter().enumerate() {
+            apply_spec(
+                &exposures,
+                &format!("gl-{i}"),
+                gluster_spec(class, heketi.url()),
+            )
+            .await?;
+        }
+        for i in 0..EXPOSURES {
+            let e = wait_ready(&op, &exposures, &format!("gl-{i}")).await?;
+            anyhow::ensure!(
+                e.finalizers()
+                    .iter()
+                    .any(|f| f == labels::CLEANUP_FINALIZER),
+                "gl-{i} has no cleanup finalizer: {:?}",
+                e.finalizers()
+            );
+        }
+        let classes: Api<StorageClass> = Api::all(cluster.client());
+        for class in &names {
+            anyhow::ensure!(classes.get_opt(class).await?.is_some(), "no class {class}");
+        }
+
+        let name = ns.name().to_string();
+        let namespaces: Api<Namespace> = Api::all(cluster.client());
+        let started = Instant::now();
+        namespaces
+            .delete(&name, &DeleteParams::background())
+            .await?;
+        wait_for_deletion(&namespaces, &name, Duration::from_secs(180))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+        let namespace_gone = started.elapsed().as_secs_f64();
+        // Each class goes once nothing uses it: its volumes are deleted through heketi, then
+        // the operator (finalizer, or its storage sweep for a class still in use then) deletes it.
+        for class in &names {
+            wait_for_deletion(&classes, class, Duration::from_secs(120))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+        }
+        let classes_gone = started.elapsed().as_secs_f64();
+        assert_eq!(http_get(&op.metrics_addr, "/readyz").await?.0, 200);
+        assert!(!op.logs().contains("panicked"), "{}", op.logs());
+        println!(
+            "fault-namespace-deletion-glusterfs: exposures={EXPOSURES} (cleanup finalizer, a GlusterFS class each) namespace_gone_after={namespace_gone:.1}s classes_gone_after={classes_gone:.1}s"
+        );
+        op.stop().await?;
+        ns.cleanup().await
+    }
 }

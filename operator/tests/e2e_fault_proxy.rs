@@ -5,8 +5,8 @@
 //! backoff); after the network heals everything is Ready for its generation, nothing is
 //! orphaned, no Event is recorded twice, and the operator is idle again.
 //!
-//! TCP-level only: HTTP statuses (429, 500) are not injected, which would need the proxy to
-//! terminate TLS with the API server's key; see docs/reliability.md.
+//! TCP level; the HTTP errors an API server answers with (429, 500, 504) are injected by
+//! `e2e_fault_api_errors`.
 
 mod support;
 
@@ -16,8 +16,6 @@ use std::time::Duration;
 use anyhow::Result;
 use exposure_crd::Exposure;
 use exposure_e2e::TestNamespace;
-use k8s_openapi::api::events::v1::Event;
-use kube::api::ListParams;
 use kube::Api;
 use serde_json::json;
 use support::faults::{self, FaultProxy, Rng};
@@ -76,21 +74,8 @@ async fn refused_stalled_and_cut_connections_delay_but_do_not_break_convergence(
     faults::audit(&cluster.client(), ns.name(), &BTreeMap::new()).await?;
 
     // No Event twice: one Event object per (object, reason, note), each seen once.
-    let events: Api<Event> = ns.api();
-    let mut seen = BTreeMap::<(String, String, String), u32>::new();
-    for e in events.list(&ListParams::default()).await?.items {
-        if e.reporting_controller.as_deref() != Some(exposure_crd::labels::MANAGER) {
-            continue;
-        }
-        let key = (
-            e.regarding.and_then(|r| r.name).unwrap_or_default(),
-            e.reason.unwrap_or_default(),
-            e.note.unwrap_or_default(),
-        );
-        let times = e.series.map_or(1, |s| s.count.max(1) as u32);
-        *seen.entry(key).or_default() += times;
-    }
-    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    let events = faults::operator_events(&cluster.client(), ns.name()).await?;
+    let twice: Vec<_> = events.iter().filter(|(_, n)| **n > 1).collect();
     assert!(
         twice.is_empty(),
         "Events recorded more than once: {twice:?}"
@@ -98,7 +83,7 @@ async fn refused_stalled_and_cut_connections_delay_but_do_not_break_convergence(
     assert!(!op.logs().contains("panicked"), "{}", op.logs());
     println!(
         "fault-proxy: exposures={EXPOSURES} fault_share={FAULT_PERCENT}% connections forwarded={} refused={} stalled={} cut={} converged_under_faults={under_faults:.1}s update_converged_under_faults={update_under_faults:.1}s events={} duplicated_events=0",
-        counts.forwarded, counts.refused, counts.stalled, counts.cut, seen.len()
+        counts.forwarded, counts.refused, counts.stalled, counts.cut, events.len()
     );
     finish(ns, op).await
 }

@@ -36,6 +36,11 @@ impl Rng {
         Rng(seed)
     }
 
+    /// A generator for a seed drawn from another one (one stream per fault source).
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -369,7 +374,7 @@ impl FaultProxy {
         let faulty = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
         let (c, f) = (counts.clone(), faulty.clone());
         let task = tokio::spawn(async move {
-            let mut rng = Rng(seed);
+            let mut rng = Rng::seeded(seed);
             while let Ok((mut inbound, _)) = listener.accept().await {
                 let roll = rng.below(100);
                 let cut_after = std::time::Duration::from_millis(200 + rng.below(5000));
@@ -464,4 +469,28 @@ pub fn kubeconfig_via(
     let path = dir.join(format!("{name}.kubeconfig"));
     std::fs::write(&path, text)?;
     Ok(path)
+}
+
+/// The operator's Events in `ns`, counted by (object, reason, note), a series by its count. A
+/// retried write must not record its Event again: one change, one count.
+pub async fn operator_events(
+    client: &kube::Client,
+    ns: &str,
+) -> Result<BTreeMap<(String, String, String), u32>> {
+    use k8s_openapi::api::events::v1::Event;
+    let events: Api<Event> = Api::namespaced(client.clone(), ns);
+    let mut seen = BTreeMap::<(String, String, String), u32>::new();
+    for e in events.list(&ListParams::default()).await?.items {
+        if e.reporting_controller.as_deref() != Some(labels::MANAGER) {
+            continue;
+        }
+        let key = (
+            e.regarding.and_then(|r| r.name).unwrap_or_default(),
+            e.reason.unwrap_or_default(),
+            e.note.unwrap_or_default(),
+        );
+        let times = e.series.map_or(1, |s| s.count.max(1) as u32);
+        *seen.entry(key).or_default() += times;
+    }
+    Ok(seen)
 }

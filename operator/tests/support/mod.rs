@@ -3,6 +3,7 @@
 //! seeing each other's Exposures), its metrics, and helpers to apply Exposures.
 #![allow(dead_code)]
 
+pub mod api_errors;
 pub mod faults;
 
 use std::path::PathBuf;
