@@ -24,11 +24,27 @@ impl Event {
         KubeEvent {
             type_: self.type_,
             reason: self.reason.clone(),
-            note: self.note.clone(),
+            note: self.note.as_deref().map(fit_note),
             action: self.reason.clone(),
             secondary: self.secondary.clone(),
         }
     }
+}
+
+/// The API server refuses an Event whose note is over 1024 bytes (events.k8s.io/v1), and a
+/// note can quote a user's value (a 400 kB image name): cut at a character boundary, marked.
+pub const MAX_NOTE_BYTES: usize = 1024;
+
+fn fit_note(note: &str) -> String {
+    if note.len() <= MAX_NOTE_BYTES {
+        return note.to_string();
+    }
+    const MARK: &str = "…";
+    let mut end = MAX_NOTE_BYTES - MARK.len();
+    while !note.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{MARK}", &note[..end])
 }
 
 pub fn note(type_: EventType, reason: &str, message: String) -> Event {
@@ -91,4 +107,25 @@ pub fn stall_event(old: Option<&ExposureStatus>, new: &ExposureStatus) -> Option
     let before = old.and_then(stalled);
     (before.as_ref().map(|c| (&c.reason, &c.message)) != Some((&now.reason, &now.message)))
         .then(|| note(EventType::Warning, &now.reason, now.message.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_note_over_the_api_limit_is_cut_at_a_character_boundary() {
+        let short = note(EventType::Warning, "Stalled", "spec.image: too long".into());
+        assert_eq!(
+            short.to_kube().note.as_deref(),
+            Some("spec.image: too long")
+        );
+        // Three-byte characters: 1024 is not a boundary of this text.
+        let long = note(EventType::Warning, "Stalled", "€".repeat(2000));
+        let kept = long.to_kube().note.unwrap_or_default();
+        assert!(kept.len() <= MAX_NOTE_BYTES, "{} bytes", kept.len());
+        assert!(kept.len() > MAX_NOTE_BYTES - 6, "{} bytes", kept.len());
+        assert!(kept.ends_with('…'));
+        assert!(kept.trim_end_matches('…').chars().all(|c| c == '€'));
+    }
 }

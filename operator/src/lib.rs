@@ -1,6 +1,7 @@
 //! exposure-operator: decide, then execute. validate → build → decide (all pure, over one
 //! snapshot of the cluster) → execute (the one writer: apply, prune, storage, status).
 
+pub mod allocator;
 pub mod blocker;
 pub mod build;
 pub mod cli;

@@ -1,7 +1,17 @@
 use clap::Parser;
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    exposure_operator::allocator::tune();
     let cli = exposure_operator::cli::Cli::parse();
-    std::process::exit(exposure_operator::cli::main(cli).await);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("exposure-operator: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    std::process::exit(runtime.block_on(exposure_operator::cli::main(cli)));
 }

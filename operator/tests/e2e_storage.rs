@@ -165,12 +165,17 @@ impl Env {
 
     /// Creates a StorageClass of the simulated provisioner (node-sim provisions a PV for each claim at once).
     async fn simulated_class(&self, class: &str) -> Result<()> {
+        self.simulated_class_expanding(class, true).await
+    }
+
+    /// As [`Env::simulated_class`], with `allowVolumeExpansion: expandable`.
+    async fn simulated_class_expanding(&self, class: &str, expandable: bool) -> Result<()> {
         self.guard_class(class);
         let sc: StorageClass = serde_json::from_value(serde_json::json!({
             "metadata": { "name": class },
             "provisioner": "exposure.dev/simulated",
             "reclaimPolicy": "Delete",
-            "allowVolumeExpansion": true,
+            "allowVolumeExpansion": expandable,
         }))?;
         self.classes.create(&PostParams::default(), &sc).await?;
         Ok(())
@@ -284,7 +289,7 @@ impl Env {
 async fn existing_class_volume_binds_and_grows() -> Result<()> {
     let env = Env::start("st-grow", &[]).await?;
     let class = unique_class("sim-grow");
-    env.simulated_class(&class).await?;
+    env.simulated_class_expanding(&class, false).await?;
     env.apply(&class_exposure("web", &class, 1, &[("data", "1Gi")]))
         .await?;
     let ready = env.ready("web").await?;
@@ -329,6 +334,29 @@ async fn shrinking_a_volume_is_stalled() -> Result<()> {
     let message = env.stalled("web", "InvalidSpec").await?;
     ensure!(message.contains("current size 2Gi"), "{message}");
     ensure!(requested(&env.pvcs.get("web-data").await?).as_deref() == Some("2Gi"));
+    env.finish().await
+}
+
+/// Found by the bad-input flood: growing a claim whose class does not allow expansion is
+/// refused by the API server's admission (403), which the operator retried forever without a
+/// word in its status. It is now Stalled, naming the volume, with the API server's reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn growing_a_volume_the_class_cannot_expand_is_stalled() -> Result<()> {
+    let env = Env::start("st-grow", &[]).await?;
+    let class = unique_class("sim-grow");
+    env.simulated_class_expanding(&class, false).await?;
+    env.apply(&class_exposure("web", &class, 1, &[("data", "1Gi")]))
+        .await?;
+    env.ready("web").await?;
+
+    env.apply(&class_exposure("web", &class, 1, &[("data", "2Gi")]))
+        .await?;
+    let message = env.stalled("web", "InvalidSpec").await?;
+    ensure!(
+        message.contains("spec.storage[0]") && message.contains("can be resized"),
+        "{message}"
+    );
+    ensure!(requested(&env.pvcs.get("web-data").await?).as_deref() == Some("1Gi"));
     env.finish().await
 }
 

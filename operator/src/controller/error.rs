@@ -33,25 +33,31 @@ impl Error {
 }
 
 /// A write the API server refused for a reason only a change of the spec or of the cluster
-/// fixes: 422 Invalid (it refuses what was built), or the ResourceQuota admission's 403.
+/// fixes: 422 Invalid (it refuses what was built), the ResourceQuota admission's 403, or
+/// another admission plugin's 403 (e.g. growing a PVC whose class does not allow expansion).
+/// RBAC's 403 stays an error: the operator's permissions, not the spec, are wrong.
 pub fn refusal(status: &Status) -> Option<BlockReason> {
     match status.code {
         422 => Some(BlockReason::InvalidSpec),
-        403 if is_quota_refusal(status) => Some(BlockReason::QuotaExceeded),
+        403 => match admission_cause(status) {
+            Some(cause) if cause.starts_with("exceeded quota: ") => {
+                Some(BlockReason::QuotaExceeded)
+            }
+            Some(cause) if !cause.starts_with("User \"") => Some(BlockReason::InvalidSpec),
+            _ => None,
+        },
         _ => None,
     }
 }
 
-/// The ResourceQuota admission plugin refuses with a Forbidden status whose details name the
-/// object and whose message is `<resource>[.<group>] "<name>" is forbidden: exceeded quota: …`.
-/// The API has no quota-specific reason or cause, so the cause is read from after the prefix
-/// the details describe (an RBAC refusal reads `… is forbidden: User "x" cannot …`).
-fn is_quota_refusal(status: &Status) -> bool {
-    let Some(details) = status.details.as_ref() else {
-        return false;
-    };
+/// Admission plugins refuse with a Forbidden status whose details name the object and whose
+/// message is `<resource>[.<group>] "<name>" is forbidden: <cause>`; RBAC's cause reads
+/// `User "x" cannot …`. The API has no admission-specific reason, so the cause is read from
+/// after the prefix the details describe.
+fn admission_cause(status: &Status) -> Option<&str> {
+    let details = status.details.as_ref()?;
     if status.reason != "Forbidden" {
-        return false;
+        return None;
     }
     let resource = if details.group.is_empty() {
         details.kind.clone()
@@ -63,10 +69,7 @@ fn is_quota_refusal(status: &Status) -> bool {
     } else {
         format!("{resource} \"{}\" is forbidden: ", details.name)
     };
-    status
-        .message
-        .strip_prefix(&prefix)
-        .is_some_and(|cause| cause.starts_with("exceeded quota: "))
+    status.message.strip_prefix(&prefix)
 }
 
 #[cfg(test)]
@@ -109,6 +112,16 @@ mod tests {
         let conflict =
             status(serde_json::json!({"code": 409, "reason": "Conflict", "message": "x"}));
         assert_eq!(refusal(&conflict), None);
+    }
+
+    #[test]
+    fn other_admission_refusals_are_blockers() {
+        let resize = status(serde_json::json!({
+            "code": 403, "reason": "Forbidden",
+            "message": "persistentvolumeclaims \"web-data\" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize",
+            "details": {"name": "web-data", "kind": "persistentvolumeclaims"},
+        }));
+        assert_eq!(refusal(&resize), Some(BlockReason::InvalidSpec));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use super::context::Context;
 use super::error::{refusal, Error};
 use crate::blocker::{BlockReason, Blocker};
 use crate::build::ChildKind;
-use crate::decide::storage::{finalizers_with_cleanup, has_cleanup_finalizer};
+use crate::decide::storage::{finalizers_with_cleanup, has_cleanup_finalizer, volume_field};
 use crate::decide::{stopped_status, Cleanup, Decision, Deletion, Plan, Release};
 use crate::events::{self, note};
 
@@ -108,9 +108,21 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
             }
             Err(Error::Kube(kube::Error::Api(status))) if refusal(&status).is_some() => {
                 let reason = refusal(&status).unwrap_or(BlockReason::InvalidSpec);
+                // A refused claim is about one volume of the spec: name it.
+                let field = match child.kind {
+                    ChildKind::PersistentVolumeClaim => {
+                        format!("{}: ", volume_field(exposure, &child.object))
+                    }
+                    _ => String::new(),
+                };
                 let blocker = Blocker::new(
                     reason,
-                    format!("{} {}: {}", child.kind.as_str(), child.name, status.message),
+                    format!(
+                        "{field}{} {}: {}",
+                        child.kind.as_str(),
+                        child.name,
+                        status.message
+                    ),
                 );
                 let stopped = stopped_status(exposure, &plan, index, blocker, now);
                 finish(ctx, exposure, &stopped, notes).await?;

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use exposure_crd::{labels, Exposure};
 use futures::{Stream, StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Node, PersistentVolume, Pod};
+use k8s_openapi::api::core::v1::{Node, NodeStatus, PersistentVolume, Pod};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -127,6 +127,7 @@ where
 fn reflect<K>(
     api: Api<K>,
     cfg: watcher::Config,
+    prune: fn(&mut K),
 ) -> (
     Store<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
@@ -135,7 +136,7 @@ where
     K: Watched,
 {
     let (store, writer) = reflector::store();
-    let stream = reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
+    let stream = reflector::reflector(writer, watcher(api, cfg).modify(prune))
         .backoff(watch_backoff::watch_backoff())
         .touched_objects();
     (
@@ -186,11 +187,11 @@ struct ScopeStores<'a> {
 }
 
 impl ScopeStores<'_> {
-    fn watch<K>(&mut self, cfg: watcher::Config) -> Store<K>
+    fn watch<K>(&mut self, cfg: watcher::Config, prune: fn(&mut K)) -> Store<K>
     where
         K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
-        let (store, stream) = reflect(scoped_api::<K>(self.client, self.namespace), cfg);
+        let (store, stream) = reflect(scoped_api::<K>(self.client, self.namespace), cfg, prune);
         // Watch errors are retried by the backoff; a trigger only needs the mapped object.
         self.triggers.push(
             stream
@@ -240,7 +241,7 @@ impl StoreFactory for ScopeStores<'_> {
             return synced_empty_store();
         }
         let selector = self.selector.clone();
-        self.watch(selector)
+        self.watch(selector, drop_managed_fields)
     }
 
     fn cluster<K>(&mut self) -> Store<K>
@@ -252,8 +253,11 @@ impl StoreFactory for ScopeStores<'_> {
         match shared.downcast_ref::<Store<K>>() {
             Some(store) => store.clone(),
             None => {
-                let (store, stream) =
-                    reflect(Api::<K>::all(self.client.clone()), self.selector.clone());
+                let (store, stream) = reflect(
+                    Api::<K>::all(self.client.clone()),
+                    self.selector.clone(),
+                    drop_managed_fields,
+                );
                 tokio::spawn(stream.for_each(|_| async {}));
                 store
             }
@@ -265,6 +269,27 @@ impl StoreFactory for ScopeStores<'_> {
 /// them out of the caches.
 fn drop_managed_fields<K: Resource>(obj: &mut K) {
     obj.meta_mut().managed_fields = None;
+}
+
+/// Pods feed status only, which reads their metadata (name, labels, deletion) and status: the
+/// spec (the whole pod template: env, volumes, probes, up to megabytes per pod) stays out of the
+/// cache, as do annotations.
+fn keep_pod_status(pod: &mut Pod) {
+    drop_managed_fields(pod);
+    pod.spec = None;
+    pod.metadata.annotations = None;
+}
+
+/// Nodes give status a NodePort address and nothing else: their spec, and the image lists and
+/// conditions of their status, stay out of the cache.
+fn keep_node_addresses(node: &mut Node) {
+    drop_managed_fields(node);
+    node.metadata.annotations = None;
+    node.spec = None;
+    node.status = node.status.take().map(|status| NodeStatus {
+        addresses: status.addresses,
+        ..NodeStatus::default()
+    });
 }
 
 /// Maps a namespaced child to its Exposure by label (`exposure.dev/name`, or
@@ -314,7 +339,11 @@ pub async fn run(
     // With StorageClasses disabled the operator has no StorageClass permission (the chart grants
     // none): no watch, an empty cache that counts as synced.
     let (storage_classes, sc_stream) = if config.storage_classes_enabled {
-        let (store, stream) = reflect(Api::<StorageClass>::all(client.clone()), managed.clone());
+        let (store, stream) = reflect(
+            Api::<StorageClass>::all(client.clone()),
+            managed.clone(),
+            drop_managed_fields,
+        );
         (store, stream.boxed())
     } else {
         (synced_empty_store(), futures::stream::empty().boxed())
@@ -322,9 +351,13 @@ pub async fn run(
     let (persistent_volumes, pv_stream) = reflect(
         Api::<PersistentVolume>::all(client.clone()),
         watcher::Config::default(),
+        drop_managed_fields,
     );
-    let (nodes, node_stream) =
-        reflect(Api::<Node>::all(client.clone()), watcher::Config::default());
+    let (nodes, node_stream) = reflect(
+        Api::<Node>::all(client.clone()),
+        watcher::Config::default(),
+        keep_node_addresses,
+    );
     let cluster_stores = ClusterStores {
         persistent_volumes: persistent_volumes.clone(),
         nodes: Some(nodes.clone()),
@@ -375,7 +408,10 @@ pub async fn run(
             gateway_api: gateway_api.clone(),
         };
         let children = ChildStores::new(&mut factory);
-        let pods = factory.watch::<Pod>(watcher::Config::default().labels(labels::NAME));
+        let pods = factory.watch::<Pod>(
+            watcher::Config::default().labels(labels::NAME),
+            keep_pod_status,
+        );
         let triggers = factory.triggers;
         let stores = Stores {
             exposures,

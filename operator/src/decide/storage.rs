@@ -44,12 +44,9 @@ pub fn policy_blockers(
     storage_blockers(policy, namespace, volumes)
 }
 
-/// Changes Kubernetes cannot make to a live PVC: shrinking, other access modes, another class.
-pub fn pvc_change_blockers(exposure: &Exposure, desired: &Value, live: &Value) -> Vec<Blocker> {
-    let name = desired
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+/// The spec field of the volume a desired PVC comes from (`spec.storage[i]`, by its volume
+/// label).
+pub fn volume_field(exposure: &Exposure, desired: &Value) -> String {
     let volume = desired
         .pointer(&format!(
             "/metadata/labels/{}",
@@ -62,7 +59,16 @@ pub fn pvc_change_blockers(exposure: &Exposure, desired: &Value, live: &Value) -
         .iter()
         .position(|v| Some(v.name.as_str()) == volume)
         .unwrap_or_default();
-    let field = format!("spec.storage[{index}]");
+    format!("spec.storage[{index}]")
+}
+
+/// Changes Kubernetes cannot make to a live PVC: shrinking, other access modes, another class.
+pub fn pvc_change_blockers(exposure: &Exposure, desired: &Value, live: &Value) -> Vec<Blocker> {
+    let name = desired
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let field = volume_field(exposure, desired);
     let mut blockers = Vec::new();
     let size = |v: &Value| {
         v.pointer("/spec/resources/requests/storage")

@@ -1,0 +1,24 @@
+//! glibc malloc, tuned for a long-running process that parses objects of very different sizes.
+//!
+//! By default glibc raises its mmap threshold each time a large block is freed (up to 32 MiB),
+//! so later large allocations (a 400 kB env value in a watched object, a big list response)
+//! come from the heap instead, and the heap fragments: the bad-input flood grew the operator
+//! from 80 to 200 MiB in its second half while holding no more objects. A fixed threshold
+//! (128 KiB, glibc's own starting value) keeps large blocks in mmap, returned on free, and two
+//! arenas are plenty for two runtime worker threads. With both, the same flood stays flat
+//! (85 MiB; docs/reliability.md).
+
+const MMAP_THRESHOLD_BYTES: i32 = 128 * 1024;
+const ARENAS: i32 = 2;
+
+/// Applies the settings; call first in `main`, before other threads start. A setting glibc
+/// refuses leaves its default (the operator works either way, only its memory differs).
+pub fn tune() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; it is called before any other thread
+    // exists, and the values are within glibc's documented ranges.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
+        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+    }
+}
