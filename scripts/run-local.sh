@@ -45,6 +45,7 @@ server_version=$(kubectl version -o json | python3 -c 'import json, sys; print(j
 $bin/exposure-operator crd --kubernetes-version "$server_version" | kubectl apply --server-side --force-conflicts -f - >/dev/null
 kubectl wait --for=condition=Established --timeout=60s crd/exposures.exposure.dev >/dev/null
 
+mkdir -p target # logs (the build itself goes to $CARGO_TARGET_DIR)
 log=target/run-local-operator.log
 operator_args=(run --metrics-addr 127.0.0.1:0)
 if $local_cluster; then
