@@ -21,7 +21,7 @@ use exposure_crd::Exposure;
 use exposure_e2e::{eventually, TestNamespace};
 use kube::Api;
 use serde_json::json;
-use support::api_errors::{kubeconfig_via_http, ApiErrorProxy};
+use support::api_errors::ApiErrorProxy;
 use support::faults::{self, Rng};
 use support::*;
 
@@ -74,19 +74,13 @@ async fn answers_429_500_and_504_delay_but_do_not_break_convergence() -> Result<
         rng.next_u64(),
     )
     .await?;
-    let kubeconfig = kubeconfig_via_http(cluster.kubeconfig_path(), proxy.addr, ns.name())?;
-    // Starting needs the API (version, CRD check): retried like a kubelet would restart it.
-    let mut op = None;
-    for _ in 0..5 {
-        match Operator::start_with_kubeconfig(&kubeconfig, &[ns.name()], &[]).await {
-            Ok(o) => {
-                op = Some(o);
-                break;
-            }
-            Err(e) => eprintln!("fault-api-errors: operator start failed through the proxy: {e:#}"),
-        }
-    }
-    let op = op.ok_or_else(|| anyhow!("the operator never started through the proxy"))?;
+    let kubeconfig = faults::kubeconfig_with_server(
+        cluster.kubeconfig_path(),
+        &format!("http://{}", proxy.addr),
+        "api-errors",
+        ns.name(),
+    )?;
+    let op = Operator::start_through_faults(&kubeconfig, &[ns.name()]).await?;
     let pid = op.pid();
     let exposures: Api<Exposure> = ns.api();
     apply_all(&exposures, "nginx:1.25").await?;

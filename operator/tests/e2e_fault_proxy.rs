@@ -32,19 +32,13 @@ async fn refused_stalled_and_cut_connections_delay_but_do_not_break_convergence(
     let ns = TestNamespace::new(&cluster, "fault-proxy").await?;
     let upstream = faults::kubeconfig_server(cluster.kubeconfig_path())?;
     let proxy = FaultProxy::start(upstream, FAULT_PERCENT, rng.next_u64()).await?;
-    let kubeconfig = faults::kubeconfig_via(cluster.kubeconfig_path(), proxy.addr, ns.name())?;
-    // Starting needs the API: retried until a connection gets through.
-    let mut op = None;
-    for _ in 0..5 {
-        match Operator::start_with_kubeconfig(&kubeconfig, &[ns.name()], &[]).await {
-            Ok(o) => {
-                op = Some(o);
-                break;
-            }
-            Err(e) => eprintln!("fault-proxy: operator start failed through the proxy: {e:#}"),
-        }
-    }
-    let op = op.ok_or_else(|| anyhow::anyhow!("the operator never started through the proxy"))?;
+    let kubeconfig = faults::kubeconfig_with_server(
+        cluster.kubeconfig_path(),
+        &format!("https://{}", proxy.addr),
+        "fault-proxy",
+        ns.name(),
+    )?;
+    let op = Operator::start_through_faults(&kubeconfig, &[ns.name()]).await?;
     let exposures: Api<Exposure> = ns.api();
     for i in 0..EXPOSURES {
         let mut spec = web_spec("nginx:1.25");

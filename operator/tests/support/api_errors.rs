@@ -210,28 +210,3 @@ fn status(code: StatusCode, reason: &str) -> Response<ProxyBody> {
     );
     response
 }
-
-/// A copy of `kubeconfig` whose server is the proxy at `addr`, over plain HTTP; written under
-/// the tests' scratch directory as `<name>.kubeconfig`.
-pub fn kubeconfig_via_http(
-    kubeconfig: &std::path::Path,
-    addr: SocketAddr,
-    name: &str,
-) -> Result<std::path::PathBuf> {
-    let upstream = super::faults::kubeconfig_server(kubeconfig)?;
-    let text = std::fs::read_to_string(kubeconfig)?;
-    anyhow::ensure!(
-        text.contains(&format!("server: https://{upstream}")),
-        "{} names no server https://{upstream}",
-        kubeconfig.display()
-    );
-    let text = text.replace(
-        &format!("server: https://{upstream}"),
-        &format!("server: http://{addr}"),
-    );
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("api-errors");
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{name}.kubeconfig"));
-    std::fs::write(&path, text)?;
-    Ok(path)
-}

@@ -453,21 +453,27 @@ pub fn kubeconfig_server(kubeconfig: &std::path::Path) -> Result<std::net::Socke
     Ok(server.trim().parse()?)
 }
 
-/// A copy of `kubeconfig` whose server is `addr` (same CA, same token).
-pub fn kubeconfig_via(
+/// A copy of `kubeconfig` whose server is `server` (e.g. `https://127.0.0.1:port` for the TCP
+/// proxy, `http://…` for the HTTP one), written under the tests' scratch directory as
+/// `<dir>/<name>.kubeconfig`.
+pub fn kubeconfig_with_server(
     kubeconfig: &std::path::Path,
-    addr: std::net::SocketAddr,
+    server: &str,
+    dir: &str,
     name: &str,
 ) -> Result<std::path::PathBuf> {
     let upstream = kubeconfig_server(kubeconfig)?;
-    let text = std::fs::read_to_string(kubeconfig)?.replace(
-        &format!("server: https://{upstream}"),
-        &format!("server: https://{addr}"),
+    let text = std::fs::read_to_string(kubeconfig)?;
+    let from = format!("server: https://{upstream}");
+    anyhow::ensure!(
+        text.contains(&from),
+        "{} names no server https://{upstream}",
+        kubeconfig.display()
     );
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("fault-proxy");
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(dir);
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.kubeconfig"));
-    std::fs::write(&path, text)?;
+    std::fs::write(&path, text.replace(&from, &format!("server: {server}")))?;
     Ok(path)
 }
 

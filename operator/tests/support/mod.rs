@@ -127,6 +127,27 @@ impl Operator {
         Self::spawn(kubeconfig, namespaces, &flags).await
     }
 
+    /// [`Operator::start_with_kubeconfig`] through a faulty proxy: starting needs the API
+    /// (version, CRD), so it is tried up to five times, as a kubelet would restart it.
+    pub async fn start_through_faults(
+        kubeconfig: &std::path::Path,
+        namespaces: &[&str],
+    ) -> Result<Operator> {
+        let mut last = None;
+        for _ in 0..5 {
+            match Self::start_with_kubeconfig(kubeconfig, namespaces, &[]).await {
+                Ok(op) => return Ok(op),
+                Err(e) => {
+                    eprintln!("operator start failed through the proxy: {e:#}");
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last
+            .unwrap_or_else(|| anyhow!("no start attempted"))
+            .context("the operator never started through the proxy"))
+    }
+
     /// Like [`Operator::start`], but without the test default `--gluster-allowed-resturl
     /// http://127.0.0.1:`: the operator applies its own resturl policy (loopback refused).
     pub async fn start_without_defaults(
