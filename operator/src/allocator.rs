@@ -6,7 +6,7 @@
 //! from 80 to 200 MiB in its second half while holding no more objects. A fixed threshold
 //! (128 KiB, glibc's own starting value) keeps large blocks in mmap, returned on free, and two
 //! arenas are plenty for two runtime worker threads. With both, the same flood stays flat
-//! (85 MiB; docs/reliability.md).
+//! (75 → 76 MiB; docs/reliability.md).
 
 const MMAP_THRESHOLD_BYTES: i32 = 128 * 1024;
 const ARENAS: i32 = 2;

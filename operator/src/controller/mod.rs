@@ -219,7 +219,7 @@ impl ScopeStores<'_> {
         })
         .flat_map(|(writer, api, cfg)| {
             reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
-                .default_backoff()
+                .backoff(watch_backoff::watch_backoff())
                 .touched_objects()
                 .filter_map(|r| async move { r.ok().and_then(to_exposure) })
         });
