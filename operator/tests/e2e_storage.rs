@@ -289,7 +289,7 @@ impl Env {
 async fn existing_class_volume_binds_and_grows() -> Result<()> {
     let env = Env::start("st-grow", &[]).await?;
     let class = unique_class("sim-grow");
-    env.simulated_class_expanding(&class, false).await?;
+    env.simulated_class(&class).await?;
     env.apply(&class_exposure("web", &class, 1, &[("data", "1Gi")]))
         .await?;
     let ready = env.ready("web").await?;
@@ -342,8 +342,8 @@ async fn shrinking_a_volume_is_stalled() -> Result<()> {
 /// word in its status. It is now Stalled, naming the volume, with the API server's reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn growing_a_volume_the_class_cannot_expand_is_stalled() -> Result<()> {
-    let env = Env::start("st-grow", &[]).await?;
-    let class = unique_class("sim-grow");
+    let env = Env::start("st-noexpand", &[]).await?;
+    let class = unique_class("sim-noexpand");
     env.simulated_class_expanding(&class, false).await?;
     env.apply(&class_exposure("web", &class, 1, &[("data", "1Gi")]))
         .await?;
