@@ -195,6 +195,23 @@ async fn deleted_while_its_children_are_created_leaves_only_released_volumes() -
     finish(ns, op).await
 }
 
+/// Deletes namespace `name` and waits until it is gone (the operator's log on a timeout);
+/// returns the seconds it took.
+async fn delete_namespace(
+    cluster: &exposure_e2e::Cluster,
+    name: &str,
+    op: &Operator,
+    within: Duration,
+) -> Result<f64> {
+    let namespaces: Api<Namespace> = Api::all(cluster.client());
+    let started = Instant::now();
+    namespaces.delete(name, &DeleteParams::background()).await?;
+    exposure_e2e::wait_for_deletion(&namespaces, name, within)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_namespace_with_exposures_and_storage_goes_away() -> Result<()> {
     const EXPOSURES: usize = 6;
@@ -210,16 +227,7 @@ async fn a_namespace_with_exposures_and_storage_goes_away() -> Result<()> {
     for i in 0..EXPOSURES {
         wait_ready(&op, &exposures, &format!("del-{i}")).await?;
     }
-    let name = ns.name().to_string();
-    let namespaces: Api<Namespace> = Api::all(cluster.client());
-    let started = Instant::now();
-    namespaces
-        .delete(&name, &DeleteParams::background())
-        .await?;
-    exposure_e2e::wait_for_deletion(&namespaces, &name, Duration::from_secs(120))
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
-    let gone = started.elapsed().as_secs_f64();
+    let gone = delete_namespace(&cluster, ns.name(), &op, Duration::from_secs(120)).await?;
     // The retained claims went with the namespace (a namespace deletion takes everything in it);
     // the operator is still healthy and logs no panic.
     assert_eq!(http_get(&op.metrics_addr, "/readyz").await?.0, 200);
@@ -298,16 +306,9 @@ mod in_tree_glusterfs {
             anyhow::ensure!(classes.get_opt(class).await?.is_some(), "no class {class}");
         }
 
-        let name = ns.name().to_string();
-        let namespaces: Api<Namespace> = Api::all(cluster.client());
         let started = Instant::now();
-        namespaces
-            .delete(&name, &DeleteParams::background())
-            .await?;
-        wait_for_deletion(&namespaces, &name, Duration::from_secs(180))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
-        let namespace_gone = started.elapsed().as_secs_f64();
+        let namespace_gone =
+            delete_namespace(&cluster, ns.name(), &op, Duration::from_secs(180)).await?;
         // Each class goes once nothing uses it: its volumes are deleted through heketi, then
         // the operator (finalizer, or its storage sweep for a class still in use then) deletes it.
         for class in &names {
