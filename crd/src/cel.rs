@@ -39,6 +39,12 @@ pub const MAX_PORTS: usize = 100;
 pub const MAX_STORAGE: usize = 32;
 pub const MAX_INGRESS_HOSTS: usize = 32;
 pub const MAX_GATEWAY_ITEMS: usize = 32;
+pub const MAX_CONFIG: usize = 32;
+pub const MAX_CONFIG_ITEMS: usize = 64;
+
+/// Why a DaemonSet takes no replica count.
+pub const DAEMON_SET_NO_REPLICAS: &str =
+    "not allowed with workload DaemonSet (one pod runs on every eligible node)";
 
 /// `visibility.type ExternalName` or `spec.endpoints`: no workload is created.
 macro_rules! no_workload {
@@ -77,6 +83,74 @@ pub const RULES: &[CelRule] = &[
     no_workload_field!("replicas", "has(self.replicas)"),
     no_workload_field!("probes", "has(self.probes)"),
     no_workload_field!("storage", "has(self.storage) && size(self.storage) > 0"),
+    no_workload_field!("workload", "has(self.workload)"),
+    no_workload_field!("autoscaling", "has(self.autoscaling)"),
+    no_workload_field!("disruption", "has(self.disruption)"),
+    no_workload_field!("config", "has(self.config) && size(self.config) > 0"),
+    CelRule {
+        name: "stateful-set-only-with-stateful-set",
+        at: &["spec"],
+        rule: "!has(self.statefulSet) || (has(self.workload) && self.workload == 'StatefulSet')",
+        message: Message::Fixed("only allowed with workload StatefulSet"),
+        field_path: Some(".statefulSet"),
+    },
+    CelRule {
+        name: "strategy-only-with-deployment",
+        at: &["spec"],
+        rule: "!has(self.strategy) || !has(self.workload) || self.workload == 'Deployment'",
+        message: Message::Expression(
+            "'only allowed with workload Deployment (is ' + self.workload + ')'",
+        ),
+        field_path: Some(".strategy"),
+    },
+    CelRule {
+        name: "replicas-not-with-daemon-set",
+        at: &["spec"],
+        rule: "!has(self.replicas) || !has(self.workload) || self.workload != 'DaemonSet'",
+        message: Message::Fixed(DAEMON_SET_NO_REPLICAS),
+        field_path: Some(".replicas"),
+    },
+    CelRule {
+        name: "autoscaling-not-with-daemon-set",
+        at: &["spec"],
+        rule: "!has(self.autoscaling) || !has(self.workload) || self.workload != 'DaemonSet'",
+        message: Message::Fixed(DAEMON_SET_NO_REPLICAS),
+        field_path: Some(".autoscaling"),
+    },
+    CelRule {
+        name: "autoscaling-min-max",
+        at: &["spec.autoscaling"],
+        rule: "self.minReplicas <= self.maxReplicas",
+        message: Message::Fixed("must not be less than minReplicas"),
+        field_path: Some(".maxReplicas"),
+    },
+    CelRule {
+        name: "disruption-one-of",
+        at: &["spec.disruption"],
+        rule: "has(self.minAvailable) != has(self.maxUnavailable)",
+        message: Message::Expression(
+            "'exactly one of minAvailable, maxUnavailable must be set (found ' + (has(self.minAvailable) ? 'minAvailable, maxUnavailable' : 'none') + ')'",
+        ),
+        field_path: None,
+    },
+    CelRule {
+        name: "stateful-set-needs-headless",
+        at: &["spec"],
+        rule: "!has(self.workload) || self.workload != 'StatefulSet' || !has(self.headless) || self.headless",
+        message: Message::Fixed(
+            "must not be false with workload StatefulSet (its pods get their DNS names from the headless Service)",
+        ),
+        field_path: Some(".headless"),
+    },
+    CelRule {
+        name: "stateful-set-one-reclaim",
+        at: &["spec"],
+        rule: "!has(self.workload) || self.workload != 'StatefulSet' || !has(self.storage) || size(self.storage) == 0 || self.storage.all(v, (has(v.reclaim) ? v.reclaim : 'Retain') == (has(self.storage[0].reclaim) ? self.storage[0].reclaim : 'Retain'))",
+        message: Message::Fixed(
+            "with workload StatefulSet every volume must have the same reclaim (one retention policy covers all per-pod claims)",
+        ),
+        field_path: Some(".storage"),
+    },
     CelRule {
         name: "ports-required",
         at: &["spec"],
@@ -279,6 +353,29 @@ pub const RULES: &[CelRule] = &[
         at: &["spec.storage"],
         rule: "self.all(v, self.filter(w, w.name == v.name).size() == 1)",
         message: Message::Fixed("storage names must be unique"),
+        field_path: None,
+    },
+    CelRule {
+        name: "config-one-source",
+        at: &["spec.config[]"],
+        rule: "(has(self.configMap) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.emptyDir) ? 1 : 0) == 1",
+        message: Message::Expression(
+            "'exactly one of configMap, secret, emptyDir must be set (found ' + ((has(self.configMap) ? 1 : 0) + (has(self.secret) ? 1 : 0) + (has(self.emptyDir) ? 1 : 0) == 0 ? 'none' : ((has(self.configMap) ? ', configMap' : '') + (has(self.secret) ? ', secret' : '') + (has(self.emptyDir) ? ', emptyDir' : '')).substring(2)) + ')'",
+        ),
+        field_path: None,
+    },
+    CelRule {
+        name: "config-items-need-source",
+        at: &["spec.config[]"],
+        rule: "!has(self.items) || size(self.items) == 0 || has(self.configMap) || has(self.secret)",
+        message: Message::Fixed("only allowed with configMap or secret"),
+        field_path: Some(".items"),
+    },
+    CelRule {
+        name: "config-names-unique",
+        at: &["spec.config"],
+        rule: "self.all(c, self.filter(d, d.name == c.name).size() == 1)",
+        message: Message::Fixed("config names must be unique"),
         field_path: None,
     },
     CelRule {

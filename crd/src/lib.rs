@@ -8,7 +8,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{EnvFromSource, EnvVar, ResourceRequirements};
+use k8s_openapi::api::core::v1::{
+    EnvFromSource, EnvVar, PodSecurityContext, ResourceRequirements, SecurityContext,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -19,8 +21,13 @@ use serde::{Deserialize, Serialize};
 pub mod cel;
 pub mod labels;
 mod schema;
+mod workload;
 
 pub use schema::{crd, crd_for};
+pub use workload::{
+    AutoscalingSpec, ConfigVolume, DisruptionSpec, EmptyDirSpec, LimitsSpec, PodManagementPolicy,
+    SchedulingSpec, StatefulSetSpec, WorkloadKind,
+};
 
 /// API group of the Exposure kind.
 pub const GROUP: &str = "exposure.dev";
@@ -43,6 +50,7 @@ pub const VERSION: &str = "v1alpha1";
     printcolumn = r#"{"name":"Visibility","type":"string","jsonPath":".spec.visibility.type"}"#,
     printcolumn = r#"{"name":"Ready","type":"string","jsonPath":".status.conditions[?(@.type==\"Ready\")].status"}"#,
     printcolumn = r#"{"name":"Available","type":"integer","jsonPath":".status.availableReplicas"}"#,
+    printcolumn = r#"{"name":"Workload","type":"string","priority":1,"jsonPath":".status.workload"}"#,
     printcolumn = r#"{"name":"URL","type":"string","jsonPath":".status.url"}"#,
     printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#,
     printcolumn = r#"{"name":"Reason","type":"string","priority":1,"jsonPath":".status.conditions[?(@.type==\"Ready\")].reason"}"#,
@@ -93,8 +101,44 @@ pub struct ExposureSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pod_annotations: BTreeMap<String, String>,
 
+    /// Deployment only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<DeploymentStrategy>,
+
+    /// The controller that runs the pods: Deployment (default), StatefulSet or DaemonSet.
+    /// Changing it replaces the workload; every PVC is kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<WorkloadKind>,
+
+    /// Only with `workload: StatefulSet`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stateful_set: Option<StatefulSetSpec>,
+
+    /// A HorizontalPodAutoscaler; not with DaemonSet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<AutoscalingSpec>,
+
+    /// A PodDisruptionBudget over the pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption: Option<DisruptionSpec>,
+
+    /// nodeSelector, tolerations, affinity, topologySpreadConstraints, priorityClassName.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<SchedulingSpec>,
+
+    /// The container's securityContext, as Kubernetes defines it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<SecurityContext>,
+
+    /// The pod's securityContext, as Kubernetes defines it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_security_context: Option<PodSecurityContext>,
+
+    /// Configuration files and scratch space: ConfigMap, Secret and emptyDir volumes. At most
+    /// 32.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = cel::MAX_CONFIG))]
+    pub config: Vec<ConfigVolume>,
 
     /// At most 100.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -773,8 +817,21 @@ impl PvReclaimPolicy {
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 pub struct QuotaSpec {
-    /// Becomes the ResourceQuota's `spec.hard`, e.g. `{pods: "3", services: "1"}`.
+    /// Becomes the ResourceQuota's `spec.hard`, e.g. `{pods: "3", services: "1"}`. The
+    /// ResourceQuota is made unless only `limits` is given.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub hard: BTreeMap<String, Quantity>,
+    /// A LimitRange `<name>` of type Container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsSpec>,
+}
+
+impl QuotaSpec {
+    /// Whether a ResourceQuota is made: `hard` is set, or nothing else is (`quota: {}` made an
+    /// empty ResourceQuota before `limits` existed, and still does).
+    pub fn wants_resource_quota(&self) -> bool {
+        !self.hard.is_empty() || self.limits.is_none()
+    }
 }
 
 /// Observed state, written by the operator only.
@@ -805,9 +862,44 @@ pub struct ExposureStatus {
     /// Children the operator manages now.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceRef>,
-    /// PVCs released by this Exposure (reclaim Retain) and not used by it now.
+    /// PVCs released by this Exposure (reclaim Retain) and not used by it now, and per-pod
+    /// claims of StatefulSet replicas scaled away.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retained_volumes: Vec<RetainedVolume>,
+    /// The workload kind running the pods: Deployment, StatefulSet or DaemonSet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+    /// What the HorizontalPodAutoscaler reports (with `spec.autoscaling`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaler: Option<AutoscalerStatus>,
+    /// What the PodDisruptionBudget reports (with `spec.disruption`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption_budget: Option<DisruptionBudgetStatus>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoscalerStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_replicas: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_replicas: Option<i32>,
+    /// Why the autoscaler cannot scale (its ScalingActive condition, e.g. no metrics), and
+    /// whether `spec.replicas` is ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DisruptionBudgetStatus {
+    /// Pods that may be evicted now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruptions_allowed: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_healthy: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired_healthy: Option<i32>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

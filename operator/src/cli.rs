@@ -105,6 +105,14 @@ pub struct RunArgs {
     /// after the leader dies.
     #[arg(long, default_value_t = 15)]
     pub leader_election_lease_seconds: u64,
+    /// Watch ConfigMaps, so that a change of one `spec.config` mounts rolls the pods (needs
+    /// list/watch on ConfigMaps; chart: config.watchConfigMaps).
+    #[arg(long = "watch-config-maps", default_value_t = true, action = clap::ArgAction::Set)]
+    pub watch_config_maps: bool,
+    /// Watch Secrets likewise (needs list/watch on Secrets; chart: config.watchSecrets, off by
+    /// default). Without it, a Secret mounted by `spec.config` does not roll the pods.
+    #[arg(long = "watch-secrets", default_value_t = false, action = clap::ArgAction::Set)]
+    pub watch_secrets: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -295,6 +303,8 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         gluster_allow_cross_namespace_secrets: args.gluster_allow_cross_namespace_secrets,
         resync: std::time::Duration::from_secs(args.resync_seconds.max(1)),
         instance,
+        watch_config_maps: args.watch_config_maps,
+        watch_secrets: args.watch_secrets,
     };
     let metrics = Arc::new(Metrics::default());
     let client = crate::client::client(metrics.api_warnings.clone()).await?;

@@ -68,6 +68,13 @@ pub enum Feature {
     EndpointSlice,
     /// CEL validation rules in CRDs (`x-kubernetes-validations`, on by default since 1.25).
     CrdValidationRules,
+    /// `policy/v1` PodDisruptionBudgets (GA 1.21; `v1beta1` before).
+    PodDisruptionBudgetV1,
+    /// `autoscaling/v2` HorizontalPodAutoscalers (GA 1.23; `v2beta2` before).
+    AutoscalingV2,
+    /// StatefulSet `persistentVolumeClaimRetentionPolicy` (beta, on by default since 1.27;
+    /// before, the field is dropped and per-pod claims are always retained).
+    StatefulSetClaimRetention,
 }
 
 impl Feature {
@@ -78,6 +85,9 @@ impl Feature {
             Self::ProbeTerminationGracePeriod => Some(KubeVersion::new(1, 25)),
             Self::EndpointSlice => Some(KubeVersion::new(1, 21)),
             Self::CrdValidationRules => Some(KubeVersion::new(1, 25)),
+            Self::PodDisruptionBudgetV1 => Some(KubeVersion::new(1, 21)),
+            Self::AutoscalingV2 => Some(KubeVersion::new(1, 23)),
+            Self::StatefulSetClaimRetention => Some(KubeVersion::new(1, 27)),
             Self::InTreeGlusterfs => None,
         }
     }

@@ -32,6 +32,15 @@ pub fn retained_from(meta: &ObjectMeta, name: &str) -> bool {
         == Some(name)
 }
 
+/// A StatefulSet's per-pod claim (made by its controller from our claim template).
+pub fn per_pod_claim(meta: &ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(labels::PER_POD))
+        .map(String::as_str)
+        == Some("true")
+}
+
 /// Has a controller ownerReference to the object with this uid.
 pub fn controlled_by(meta: &ObjectMeta, uid: &str) -> bool {
     meta.owner_references

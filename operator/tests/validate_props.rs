@@ -307,7 +307,7 @@ fn spec() -> BoxedStrategy<ExposureSpec> {
                 headless,
                 endpoints,
                 storage,
-                quota: quota.map(|hard| QuotaSpec { hard }),
+                quota: quota.map(|hard| QuotaSpec { hard, limits: None }),
                 ..Default::default()
             },
         )
@@ -438,6 +438,7 @@ fn plausible_exposure() -> BoxedStrategy<Exposure> {
                     storage: if workload { storage } else { Vec::new() },
                     quota: quota.then(|| QuotaSpec {
                         hard: BTreeMap::from([("pods".to_string(), Quantity("3".to_string()))]),
+                        limits: None,
                     }),
                     ..Default::default()
                 };

@@ -1,83 +1,59 @@
-//! The Deployment `<name>`: one container named after the Exposure.
+//! The Deployment `<name>` (the default workload).
 
 use std::collections::BTreeMap;
 
-use exposure_crd::{HttpGetProbe, PortSpec, Probe, StorageSpec, VisibilityType};
+use exposure_crd::{labels, VisibilityType, WorkloadKind};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
-use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, ExecAction, GRPCAction, HTTPGetAction, HTTPHeader,
-    LocalObjectReference, PersistentVolumeClaimVolumeSource, PodSpec, PodTemplateSpec,
-    Probe as CoreProbe, TCPSocketAction, Volume, VolumeMount,
-};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-use super::meta::{
-    child_labels, non_empty_map, non_empty_vec, owned_meta, pvc_name, selector_labels,
-};
-use crate::cluster::{ClusterInfo, Feature};
+use super::config::ConfigDigests;
+use super::meta::{owned_meta, selector_labels};
+use super::pod::{template, Claims};
+use crate::cluster::ClusterInfo;
 use crate::validate::Valid;
 
-/// The Deployment, or none when there is no workload: an ExternalName alias, an external
-/// backend (`spec.endpoints`), or no image to run.
-pub(crate) fn build_deployment(valid: &Valid<'_>, cluster: &ClusterInfo) -> Option<Deployment> {
-    let spec = &valid.exposure.spec;
+/// The workload kind of a spec: none for an ExternalName alias or an external backend
+/// (`spec.endpoints`), which run no pods.
+pub fn workload_kind(spec: &exposure_crd::ExposureSpec) -> Option<WorkloadKind> {
     if spec.visibility.type_ == VisibilityType::ExternalName || !spec.endpoints.is_empty() {
         return None;
     }
-    let image = spec.image.clone()?;
-    let container = Container {
-        name: valid.name.to_owned(),
-        image: Some(image),
-        image_pull_policy: spec
-            .image_pull_policy
-            .map(|policy| policy.as_str().to_owned()),
-        command: non_empty_vec(&spec.command),
-        args: non_empty_vec(&spec.args),
-        env: non_empty_vec(&spec.env),
-        env_from: non_empty_vec(&spec.env_from),
-        resources: spec.resources.clone(),
-        ports: non_empty_vec(&spec.ports.iter().map(container_port).collect::<Vec<_>>()),
-        readiness_probe: spec
-            .probes
-            .as_ref()
-            .and_then(|p| p.readiness.as_ref())
-            .and_then(|p| probe(p, cluster)),
-        liveness_probe: spec
-            .probes
-            .as_ref()
-            .and_then(|p| p.liveness.as_ref())
-            .and_then(|p| probe(p, cluster)),
-        startup_probe: spec
-            .probes
-            .as_ref()
-            .and_then(|p| p.startup.as_ref())
-            .and_then(|p| probe(p, cluster)),
-        volume_mounts: non_empty_vec(&spec.storage.iter().map(volume_mount).collect::<Vec<_>>()),
-        ..Container::default()
-    };
-    let pod_spec = PodSpec {
-        containers: vec![container],
-        volumes: non_empty_vec(
-            &spec
-                .storage
-                .iter()
-                .map(|volume| pod_volume(valid.name, volume))
-                .collect::<Vec<_>>(),
-        ),
-        service_account_name: spec.service_account_name.clone(),
-        image_pull_secrets: non_empty_vec(
-            &spec
-                .image_pull_secrets
-                .iter()
-                .map(|name| LocalObjectReference { name: name.clone() })
-                .collect::<Vec<_>>(),
-        ),
-        ..PodSpec::default()
-    };
+    Some(spec.workload.unwrap_or_default())
+}
+
+/// The replicas the operator owns: none when an autoscaler owns them (or none are given).
+pub(crate) fn owned_replicas(valid: &Valid<'_>) -> Option<i32> {
+    let spec = &valid.exposure.spec;
+    spec.replicas.filter(|_| spec.autoscaling.is_none())
+}
+
+/// The workload's metadata; with an autoscaler it says that replicas are the autoscaler's
+/// (the operator hands them over once, see `decide::workload`).
+pub(crate) fn workload_meta(valid: &Valid<'_>) -> ObjectMeta {
+    let mut meta = owned_meta(valid, valid.name.to_owned());
+    if valid.exposure.spec.autoscaling.is_some() {
+        meta.annotations = Some(BTreeMap::from([(
+            labels::REPLICAS_FROM_AUTOSCALER.to_owned(),
+            "true".to_owned(),
+        )]));
+    }
+    meta
+}
+
+/// The Deployment, when the workload is one (and there is an image to run).
+pub(crate) fn build_deployment(
+    valid: &Valid<'_>,
+    cluster: &ClusterInfo,
+    config: &ConfigDigests,
+) -> Option<Deployment> {
+    let spec = &valid.exposure.spec;
+    if workload_kind(spec) != Some(WorkloadKind::Deployment) {
+        return None;
+    }
     Some(Deployment {
-        metadata: owned_meta(valid, valid.name.to_owned()),
+        metadata: workload_meta(valid),
         spec: Some(DeploymentSpec {
-            replicas: spec.replicas,
+            replicas: owned_replicas(valid),
             selector: LabelSelector {
                 match_labels: Some(selector_labels(valid.name)),
                 ..LabelSelector::default()
@@ -86,142 +62,30 @@ pub(crate) fn build_deployment(valid: &Valid<'_>, cluster: &ClusterInfo) -> Opti
                 type_: Some(strategy.as_str().to_owned()),
                 ..DeploymentStrategy::default()
             }),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(pod_labels(valid)),
-                    annotations: non_empty_map(&spec.pod_annotations),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(pod_spec),
-            },
+            template: template(valid, cluster, config, Claims::Shared)?,
             ..DeploymentSpec::default()
         }),
         status: None,
     })
 }
 
-/// App labels, then the user's pod labels, then the selector label, which must win so the
-/// Deployment and Services keep selecting these pods.
-fn pod_labels(valid: &Valid<'_>) -> BTreeMap<String, String> {
-    let mut labels = child_labels(valid.name);
-    labels.extend(valid.exposure.spec.pod_labels.clone());
-    labels.extend(selector_labels(valid.name));
-    labels
-}
-
-fn container_port(port: &PortSpec) -> ContainerPort {
-    ContainerPort {
-        name: port.name.clone(),
-        container_port: port.container_port,
-        protocol: Some(port.protocol.as_str().to_owned()),
-        ..ContainerPort::default()
-    }
-}
-
-/// A core/v1 Probe with exactly one handler (the first of httpGet, tcpSocket, exec, grpc the
-/// spec sets and the cluster supports); none when no handler is left, since Kubernetes
-/// rejects a probe without one.
-fn probe(probe: &Probe, cluster: &ClusterInfo) -> Option<CoreProbe> {
-    let handler = if let Some(http_get) = &probe.http_get {
-        CoreProbe {
-            http_get: Some(http_get_action(http_get)),
-            ..CoreProbe::default()
-        }
-    } else if let Some(tcp_socket) = &probe.tcp_socket {
-        CoreProbe {
-            tcp_socket: Some(TCPSocketAction {
-                port: tcp_socket.port.clone(),
-                host: tcp_socket.host.clone(),
-            }),
-            ..CoreProbe::default()
-        }
-    } else if let Some(exec) = &probe.exec {
-        CoreProbe {
-            exec: Some(ExecAction {
-                command: Some(exec.command.clone()),
-            }),
-            ..CoreProbe::default()
-        }
-    } else {
-        let grpc = probe
-            .grpc
-            .as_ref()
-            .filter(|_| cluster.supports(Feature::GrpcProbe))?;
-        CoreProbe {
-            grpc: Some(GRPCAction {
-                port: grpc.port,
-                service: grpc.service.clone(),
-            }),
-            ..CoreProbe::default()
-        }
-    };
-    Some(CoreProbe {
-        initial_delay_seconds: probe.initial_delay_seconds,
-        period_seconds: probe.period_seconds,
-        timeout_seconds: probe.timeout_seconds,
-        success_threshold: probe.success_threshold,
-        failure_threshold: probe.failure_threshold,
-        termination_grace_period_seconds: probe
-            .termination_grace_period_seconds
-            .filter(|_| cluster.supports(Feature::ProbeTerminationGracePeriod)),
-        ..handler
-    })
-}
-
-fn http_get_action(http_get: &HttpGetProbe) -> HTTPGetAction {
-    HTTPGetAction {
-        path: http_get.path.clone(),
-        port: http_get.port.clone(),
-        host: http_get.host.clone(),
-        scheme: http_get.scheme.map(|scheme| scheme.as_str().to_owned()),
-        http_headers: non_empty_vec(
-            &http_get
-                .http_headers
-                .iter()
-                .map(|header| HTTPHeader {
-                    name: header.name.clone(),
-                    value: header.value.clone(),
-                })
-                .collect::<Vec<_>>(),
-        ),
-    }
-}
-
-/// `readOnly` only when true: false is the default and need not be owned.
-fn read_only(volume: &StorageSpec) -> Option<bool> {
-    volume.read_only.filter(|read_only| *read_only)
-}
-
-fn volume_mount(volume: &StorageSpec) -> VolumeMount {
-    VolumeMount {
-        name: volume.name.clone(),
-        mount_path: volume.mount_path.clone(),
-        read_only: read_only(volume),
-        ..VolumeMount::default()
-    }
-}
-
-fn pod_volume(exposure: &str, volume: &StorageSpec) -> Volume {
-    Volume {
-        name: volume.name.clone(),
-        persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-            claim_name: pvc_name(exposure, &volume.name),
-            read_only: read_only(volume),
-        }),
-        ..Volume::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use exposure_crd::{
         EndpointSpec, ExecProbe, ExposureSpec, GrpcProbe, HttpHeader, HttpScheme, ImagePullPolicy,
-        Probes, Protocol, TcpSocketProbe, Visibility,
+        PortSpec, Probes, Protocol, StorageSpec, TcpSocketProbe, Visibility,
     };
     use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+    use exposure_crd::{HttpGetProbe, Probe};
+    use k8s_openapi::api::core::v1::{
+        Container, ContainerPort, GRPCAction, LocalObjectReference,
+        PersistentVolumeClaimVolumeSource, PodSpec, VolumeMount,
+    };
+
     use super::*;
+    use crate::build::meta::child_labels;
     use crate::build::meta::tests::{new_exposure, valid};
     use crate::cluster::KubeVersion;
     use crate::fixtures::valid_on;
@@ -271,7 +135,8 @@ mod tests {
     #[test]
     fn minimal_deployment() {
         let exposure = new_exposure(Some("shop"), Some("uid-1"), tomcat());
-        let deployment = build_deployment(&valid(&exposure), &old()).unwrap();
+        let deployment =
+            build_deployment(&valid(&exposure), &old(), &ConfigDigests::default()).unwrap();
         assert_eq!(deployment.metadata.name.as_deref(), Some("web"));
         assert_eq!(deployment.metadata.namespace.as_deref(), Some("shop"));
         assert_eq!(deployment.metadata.labels, Some(child_labels("web")));
@@ -316,7 +181,11 @@ mod tests {
             ..tomcat()
         };
         assert_eq!(
-            build_deployment(&valid(&new_exposure(None, None, alias)), &old()),
+            build_deployment(
+                &valid(&new_exposure(None, None, alias)),
+                &old(),
+                &ConfigDigests::default()
+            ),
             None
         );
         let external = ExposureSpec {
@@ -327,7 +196,11 @@ mod tests {
             ..tomcat()
         };
         assert_eq!(
-            build_deployment(&valid(&new_exposure(None, None, external)), &old()),
+            build_deployment(
+                &valid(&new_exposure(None, None, external)),
+                &old(),
+                &ConfigDigests::default()
+            ),
             None
         );
     }
@@ -366,7 +239,8 @@ mod tests {
             ..tomcat()
         };
         let exposure = new_exposure(None, None, spec);
-        let deployment = build_deployment(&valid(&exposure), &old()).unwrap();
+        let deployment =
+            build_deployment(&valid(&exposure), &old(), &ConfigDigests::default()).unwrap();
         let deployment_spec = deployment.spec.as_ref().unwrap();
         assert_eq!(deployment_spec.replicas, Some(3));
         assert_eq!(
@@ -457,7 +331,8 @@ mod tests {
             ..tomcat()
         };
         let exposure = new_exposure(None, None, spec);
-        let deployment = build_deployment(&valid(&exposure), &old()).unwrap();
+        let deployment =
+            build_deployment(&valid(&exposure), &old(), &ConfigDigests::default()).unwrap();
         let container = container(&deployment);
 
         let readiness = container.readiness_probe.as_ref().unwrap();
@@ -528,7 +403,12 @@ mod tests {
 
         // Valid on 1.30, built for 1.20: validation reports UnsupportedByCluster there, and the
         // builder still never emits a field the cluster does not know.
-        let on_old = build_deployment(&valid_on(&exposure, &new()), &old()).unwrap();
+        let on_old = build_deployment(
+            &valid_on(&exposure, &new()),
+            &old(),
+            &ConfigDigests::default(),
+        )
+        .unwrap();
         assert_eq!(
             container(&on_old).liveness_probe,
             None,
@@ -538,7 +418,12 @@ mod tests {
         assert_eq!(startup.termination_grace_period_seconds, None);
         assert!(startup.tcp_socket.is_some());
 
-        let on_new = build_deployment(&valid_on(&exposure, &new()), &new()).unwrap();
+        let on_new = build_deployment(
+            &valid_on(&exposure, &new()),
+            &new(),
+            &ConfigDigests::default(),
+        )
+        .unwrap();
         let liveness = container(&on_new).liveness_probe.as_ref().unwrap();
         assert_eq!(
             liveness.grpc,
@@ -571,7 +456,8 @@ mod tests {
             ..tomcat()
         };
         let exposure = new_exposure(None, None, spec);
-        let deployment = build_deployment(&valid(&exposure), &old()).unwrap();
+        let deployment =
+            build_deployment(&valid(&exposure), &old(), &ConfigDigests::default()).unwrap();
         let mounts = container(&deployment).volume_mounts.as_ref().unwrap();
         assert_eq!(
             mounts[0],

@@ -31,6 +31,11 @@ pub fn pvc_name(exposure: &str, volume: &str) -> String {
     format!("{exposure}-{volume}")
 }
 
+/// The PVC the StatefulSet controller makes for `volume` of pod `ordinal`.
+pub fn per_pod_pvc_name(exposure: &str, volume: &str, ordinal: i32) -> String {
+    format!("{volume}-{exposure}-{ordinal}")
+}
+
 /// The StorageClass made for a `glusterfs` volume: `glusterfs.className`, or
 /// `<namespace>.<exposure>.<volume>` (cluster-wide, so the namespace keeps it unique).
 pub fn storage_class_name(namespace: Option<&str>, exposure: &str, volume: &StorageSpec) -> String {

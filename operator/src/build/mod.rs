@@ -4,30 +4,48 @@
 //! Only fields Kubernetes 1.20 knows are built unless the [`ClusterInfo`] says the cluster is
 //! newer: server-side apply rejects unknown fields.
 
+mod autoscaler;
+mod config;
+mod daemon_set;
 mod deployment;
+mod disruption;
 mod httproute;
 mod ingress;
 mod kind;
+mod legacy;
+mod limit_range;
 mod meta;
+mod pod;
 mod quota;
 mod service;
+mod stateful_set;
 mod storage;
 
 use exposure_crd::ResourceRef;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, ResourceQuota, Service};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{
+    Endpoints, LimitRange, PersistentVolumeClaim, ResourceQuota, Service,
+};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::storage::v1::StorageClass;
 
+pub use self::autoscaler::DEFAULT_CPU_UTILIZATION;
+pub use self::config::{
+    config_map_digest, config_sources, secret_digest, ConfigDigests, ConfigSource, CONFIG_HASH,
+};
+pub use self::deployment::workload_kind;
 pub use self::httproute::{
     HTTPRoute, HttpRouteSpec, HttpRouteStatus, ParentReference, RouteParentStatus,
     GATEWAY_API_GROUP,
 };
 pub use self::kind::{ChildKind, ChildRef};
+pub use self::legacy::{LegacyHorizontalPodAutoscaler, LegacyPodDisruptionBudget};
 pub use self::meta::{
-    child_labels, headless_service_name, pvc_name, selector_labels, storage_class_name,
-    DEFAULT_NAMESPACE,
+    child_labels, headless_service_name, per_pod_pvc_name, pvc_name, selector_labels,
+    storage_class_name, DEFAULT_NAMESPACE,
 };
 pub use self::storage::GLUSTERFS_PROVISIONER;
 use crate::cluster::ClusterInfo;
@@ -40,7 +58,19 @@ pub struct Children {
     pub storage_classes: Vec<StorageClass>,
     pub pvcs: Vec<PersistentVolumeClaim>,
     pub resource_quota: Option<ResourceQuota>,
+    pub limit_range: Option<LimitRange>,
+    /// At most one workload: the Deployment, the StatefulSet or the DaemonSet.
     pub deployment: Option<Deployment>,
+    pub stateful_set: Option<StatefulSet>,
+    pub daemon_set: Option<DaemonSet>,
+    /// `autoscaling/v2` (clusters >= 1.23).
+    pub autoscaler: Option<HorizontalPodAutoscaler>,
+    /// `autoscaling/v2beta2` (clusters before 1.23).
+    pub legacy_autoscaler: Option<LegacyHorizontalPodAutoscaler>,
+    /// `policy/v1` (clusters >= 1.21).
+    pub disruption_budget: Option<PodDisruptionBudget>,
+    /// `policy/v1beta1` (clusters before 1.21).
+    pub legacy_disruption_budget: Option<LegacyPodDisruptionBudget>,
     pub service: Option<Service>,
     pub headless_service: Option<Service>,
     /// Clusters before 1.21 only (no EndpointSlice API).
@@ -54,14 +84,22 @@ pub struct Children {
 
 impl Children {
     /// Every child, borrowed, in apply order: StorageClass, PersistentVolumeClaim,
-    /// ResourceQuota, Deployment, Service, Service (headless), Endpoints, EndpointSlices,
-    /// Ingress, HTTPRoute. The one walk over all children; destructured without `..`.
+    /// ResourceQuota, LimitRange, the workload, its autoscaler and disruption budget, Service,
+    /// Service (headless), Endpoints, EndpointSlices, Ingress, HTTPRoute. The one walk over
+    /// all children; destructured without `..`.
     pub fn in_apply_order(&self) -> Vec<ChildRef<'_>> {
         let Children {
             storage_classes,
             pvcs,
             resource_quota,
+            limit_range,
             deployment,
+            stateful_set,
+            daemon_set,
+            autoscaler,
+            legacy_autoscaler,
+            disruption_budget,
+            legacy_disruption_budget,
             service,
             headless_service,
             endpoints,
@@ -73,7 +111,22 @@ impl Children {
         all.extend(storage_classes.iter().map(ChildRef::StorageClass));
         all.extend(pvcs.iter().map(ChildRef::PersistentVolumeClaim));
         all.extend(resource_quota.iter().map(ChildRef::ResourceQuota));
+        all.extend(limit_range.iter().map(ChildRef::LimitRange));
         all.extend(deployment.iter().map(ChildRef::Deployment));
+        all.extend(stateful_set.iter().map(ChildRef::StatefulSet));
+        all.extend(daemon_set.iter().map(ChildRef::DaemonSet));
+        all.extend(autoscaler.iter().map(ChildRef::HorizontalPodAutoscaler));
+        all.extend(
+            legacy_autoscaler
+                .iter()
+                .map(ChildRef::LegacyHorizontalPodAutoscaler),
+        );
+        all.extend(disruption_budget.iter().map(ChildRef::PodDisruptionBudget));
+        all.extend(
+            legacy_disruption_budget
+                .iter()
+                .map(ChildRef::LegacyPodDisruptionBudget),
+        );
         all.extend(service.iter().map(ChildRef::Service));
         all.extend(headless_service.iter().map(ChildRef::Service));
         all.extend(endpoints.iter().map(ChildRef::Endpoints));
@@ -95,15 +148,37 @@ impl Children {
     }
 }
 
-/// Builds the desired children of a validated Exposure for the given cluster. Never fails:
-/// a child that cannot be built from the spec (e.g. a Service without ports) is left out,
-/// and validate reports why.
+/// Builds the desired children of a validated Exposure for the given cluster, without live
+/// configuration data (what `render` shows for a spec alone, and enough to know the children's
+/// names). See [`build_with_config`].
 pub fn build(valid: &Valid<'_>, cluster: &ClusterInfo) -> Children {
+    build_with_config(valid, cluster, &ConfigDigests::default())
+}
+
+/// Builds the desired children of a validated Exposure for the given cluster, the pod template
+/// carrying the hash of `config` (the referenced ConfigMaps and Secrets as they are now).
+/// Never fails: a child that cannot be built from the spec (e.g. a Service without ports) is
+/// left out, and validate reports why.
+pub fn build_with_config(
+    valid: &Valid<'_>,
+    cluster: &ClusterInfo,
+    config: &ConfigDigests,
+) -> Children {
+    let (autoscaler, legacy_autoscaler) = autoscaler::build_autoscaler(valid, cluster);
+    let (disruption_budget, legacy_disruption_budget) =
+        disruption::build_disruption_budget(valid, cluster);
     Children {
         storage_classes: storage::build_storage_classes(valid, cluster),
         pvcs: storage::build_pvcs(valid),
         resource_quota: quota::build_resource_quota(valid),
-        deployment: deployment::build_deployment(valid, cluster),
+        limit_range: limit_range::build_limit_range(valid),
+        deployment: deployment::build_deployment(valid, cluster, config),
+        stateful_set: stateful_set::build_stateful_set(valid, cluster, config),
+        daemon_set: daemon_set::build_daemon_set(valid, cluster, config),
+        autoscaler,
+        legacy_autoscaler,
+        disruption_budget,
+        legacy_disruption_budget,
         service: service::build_service(valid, cluster),
         headless_service: service::build_headless_service(valid),
         endpoints: service::build_endpoints(valid, cluster),
@@ -232,7 +307,14 @@ mod tests {
             storage_classes,
             pvcs,
             resource_quota,
+            limit_range,
             deployment,
+            stateful_set,
+            daemon_set,
+            autoscaler,
+            legacy_autoscaler,
+            disruption_budget,
+            legacy_disruption_budget,
             service,
             headless_service,
             endpoints,
@@ -241,6 +323,13 @@ mod tests {
             http_route,
         } = build(&valid(&exposure), &old());
         assert_eq!(http_route, None);
+        assert_eq!(limit_range, None);
+        assert_eq!(stateful_set, None);
+        assert_eq!(daemon_set, None);
+        assert_eq!(autoscaler, None);
+        assert_eq!(legacy_autoscaler, None);
+        assert_eq!(disruption_budget, None);
+        assert_eq!(legacy_disruption_budget, None);
         let type_meta =
             |value: serde_json::Value| (value["apiVersion"].clone(), value["kind"].clone());
         let json = |value: Result<serde_json::Value, serde_json::Error>| type_meta(value.unwrap());
@@ -374,7 +463,7 @@ mod tests {
         fn every_child_is_labelled_and_pods_are_selected_by_name_only(exposure in any_exposure()) {
             let valid = valid(&exposure);
             let children = build(&valid, &old());
-            let Children { storage_classes, pvcs, resource_quota, deployment, service, headless_service, endpoints, endpoint_slices, ingress, http_route: _ } =
+            let Children { storage_classes, pvcs, resource_quota, limit_range: _, deployment, stateful_set: _, daemon_set: _, autoscaler: _, legacy_autoscaler: _, disruption_budget: _, legacy_disruption_budget: _, service, headless_service, endpoints, endpoint_slices, ingress, http_route: _ } =
                 &children;
             let mut metas: Vec<&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta> = Vec::new();
             metas.extend(pvcs.iter().map(|child| &child.metadata));

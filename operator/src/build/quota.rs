@@ -6,7 +6,12 @@ use super::meta::owned_meta;
 use crate::validate::Valid;
 
 pub(crate) fn build_resource_quota(valid: &Valid<'_>) -> Option<ResourceQuota> {
-    let quota = valid.exposure.spec.quota.as_ref()?;
+    let quota = valid
+        .exposure
+        .spec
+        .quota
+        .as_ref()
+        .filter(|q| q.wants_resource_quota())?;
     Some(ResourceQuota {
         metadata: owned_meta(valid, valid.name.to_owned()),
         spec: Some(ResourceQuotaSpec {
@@ -35,7 +40,10 @@ mod tests {
             ("services".to_owned(), Quantity("1".into())),
         ]);
         let spec = ExposureSpec {
-            quota: Some(QuotaSpec { hard: hard.clone() }),
+            quota: Some(QuotaSpec {
+                hard: hard.clone(),
+                limits: None,
+            }),
             ..app_spec()
         };
         let exposure = new_exposure(Some("test"), Some("uid"), spec);

@@ -71,7 +71,10 @@ pub(crate) fn build_service(valid: &Valid<'_>, cluster: &ClusterInfo) -> Option<
 /// or not. Only for Services that select pods and have ports.
 pub(crate) fn build_headless_service(valid: &Valid<'_>) -> Option<Service> {
     let spec = &valid.exposure.spec;
-    if spec.headless != Some(true) || !selects_pods(spec) || spec.ports.is_empty() {
+    let stateful =
+        super::deployment::workload_kind(spec) == Some(exposure_crd::WorkloadKind::StatefulSet);
+    // A StatefulSet's pods get their stable DNS names from it (`serviceName`).
+    if !(spec.headless == Some(true) || stateful) || !selects_pods(spec) || spec.ports.is_empty() {
         return None;
     }
     Some(Service {

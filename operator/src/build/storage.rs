@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use exposure_crd::{labels, AccessMode, GlusterfsClass, StorageSpec, VolumeReclaim};
+use exposure_crd::{labels, AccessMode, GlusterfsClass, StorageSpec, VolumeReclaim, WorkloadKind};
 use k8s_openapi::api::core::v1::{
     PersistentVolumeClaim, PersistentVolumeClaimSpec, VolumeResourceRequirements,
 };
@@ -19,7 +19,12 @@ use crate::validate::Valid;
 /// The in-tree provisioner the textbook's `gluster-heketi` class uses.
 pub const GLUSTERFS_PROVISIONER: &str = "kubernetes.io/glusterfs";
 
+/// The shared PVCs of a Deployment or DaemonSet; none for a StatefulSet, whose volumes are
+/// its `volumeClaimTemplates` (see [`claim_templates`]).
 pub(crate) fn build_pvcs(valid: &Valid<'_>) -> Vec<PersistentVolumeClaim> {
+    if super::deployment::workload_kind(&valid.exposure.spec) == Some(WorkloadKind::StatefulSet) {
+        return Vec::new();
+    }
     valid
         .exposure
         .spec
@@ -40,6 +45,41 @@ fn build_pvc(valid: &Valid<'_>, volume: &StorageSpec) -> PersistentVolumeClaim {
         .labels
         .get_or_insert_with(BTreeMap::new)
         .insert(labels::VOLUME.to_owned(), volume.name.clone());
+    PersistentVolumeClaim {
+        metadata,
+        spec: Some(claim_spec(valid, volume)),
+        status: None,
+    }
+}
+
+/// A StatefulSet's `volumeClaimTemplates`: one per volume, named after it (the controller makes
+/// `<volume>-<name>-<ordinal>` for each pod), labelled like our other claims plus
+/// `exposure.dev/per-pod`. The StatefulSet controller owns (and with `reclaim: Delete`
+/// deletes) them; the operator only reports them.
+pub(crate) fn claim_templates(valid: &Valid<'_>) -> Vec<PersistentVolumeClaim> {
+    valid
+        .exposure
+        .spec
+        .storage
+        .iter()
+        .map(|volume| {
+            let mut claim_labels = child_labels(valid.name);
+            claim_labels.insert(labels::VOLUME.to_owned(), volume.name.clone());
+            claim_labels.insert(labels::PER_POD.to_owned(), "true".to_owned());
+            PersistentVolumeClaim {
+                metadata: ObjectMeta {
+                    name: Some(volume.name.clone()),
+                    labels: Some(claim_labels),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(claim_spec(valid, volume)),
+                status: None,
+            }
+        })
+        .collect()
+}
+
+fn claim_spec(valid: &Valid<'_>, volume: &StorageSpec) -> PersistentVolumeClaimSpec {
     let access_modes = if volume.access_modes.is_empty() {
         &[AccessMode::ReadWriteOnce][..]
     } else {
@@ -51,26 +91,22 @@ fn build_pvc(valid: &Valid<'_>, volume: &StorageSpec) -> PersistentVolumeClaim {
         // Left out: the cluster's default StorageClass provisions the claim.
         (None, None) => None,
     };
-    PersistentVolumeClaim {
-        metadata,
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(
-                access_modes
-                    .iter()
-                    .map(|mode| mode.as_str().to_owned())
-                    .collect(),
-            ),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([(
-                    "storage".to_owned(),
-                    volume.size.clone(),
-                )])),
-                ..VolumeResourceRequirements::default()
-            }),
-            storage_class_name: storage_class,
-            ..PersistentVolumeClaimSpec::default()
+    PersistentVolumeClaimSpec {
+        access_modes: Some(
+            access_modes
+                .iter()
+                .map(|mode| mode.as_str().to_owned())
+                .collect(),
+        ),
+        resources: Some(VolumeResourceRequirements {
+            requests: Some(BTreeMap::from([(
+                "storage".to_owned(),
+                volume.size.clone(),
+            )])),
+            ..VolumeResourceRequirements::default()
         }),
-        status: None,
+        storage_class_name: storage_class,
+        ..PersistentVolumeClaimSpec::default()
     }
 }
 

@@ -4,7 +4,7 @@
 
 use exposure_crd::{labels, Exposure, ExposureStatus};
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
-use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::core::DynamicObject;
 use kube::{Api, Resource, ResourceExt};
 use serde_json::{json, Value};
@@ -92,19 +92,125 @@ pub async fn delete(
     name: &str,
     uid: Option<String>,
 ) -> Result<(), Error> {
+    delete_with(
+        ctx,
+        kind,
+        namespace,
+        name,
+        uid,
+        PropagationPolicy::Background,
+    )
+    .await
+}
+
+/// Deletes a StatefulSet that is recreated at once: its pods keep running and the new one
+/// adopts them. Returns once it is gone (the garbage collector first removes the pods'
+/// ownerReferences, usually within a second); an apply before that would patch the old one.
+pub async fn delete_keeping_pods(
+    ctx: &Context,
+    kind: ChildKind,
+    namespace: &str,
+    name: &str,
+    uid: Option<String>,
+) -> Result<(), Error> {
+    delete_with(
+        ctx,
+        kind,
+        namespace,
+        name,
+        uid.clone(),
+        PropagationPolicy::Orphan,
+    )
+    .await?;
+    let api = dynamic_api(ctx, kind, namespace);
+    for _ in 0..ORPHAN_WAIT_STEPS {
+        match api.get_opt(name).await? {
+            Some(live) if live.metadata.uid == uid => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            _ => return Ok(()),
+        }
+    }
+    Err(Error::StillDeleting(format!(
+        "{} {namespace}/{name}",
+        kind.as_str()
+    )))
+}
+
+/// At most 30 s for an orphaning delete.
+const ORPHAN_WAIT_STEPS: u32 = 150;
+
+async fn delete_with(
+    ctx: &Context,
+    kind: ChildKind,
+    namespace: &str,
+    name: &str,
+    uid: Option<String>,
+    propagation: PropagationPolicy,
+) -> Result<(), Error> {
     let api = dynamic_api(ctx, kind, namespace);
     let params = DeleteParams {
         preconditions: uid.map(|uid| Preconditions {
             uid: Some(uid),
             resource_version: None,
         }),
-        propagation_policy: Some(kube::api::PropagationPolicy::Background),
+        propagation_policy: Some(propagation),
         ..Default::default()
     };
     ctx.before_write(kind.as_str(), "delete").await?;
     match api.delete(name, &params).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Field manager of the replicas handed over to an autoscaler (see `decide::workload`).
+pub const HANDOVER_MANAGER: &str = "exposure-operator-handover";
+
+/// Applies only `spec.replicas` of a workload under [`HANDOVER_MANAGER`], so that they stay
+/// when the operator's own apply stops setting them.
+pub async fn hand_over_replicas(
+    ctx: &Context,
+    namespace: &str,
+    child: &DesiredChild,
+    replicas: i32,
+) -> Result<(), Error> {
+    let api = dynamic_api(ctx, child.kind, namespace);
+    let patch = json!({
+        "apiVersion": child.kind.api_version(),
+        "kind": child.kind.as_str(),
+        "metadata": {"name": child.name},
+        "spec": {"replicas": replicas},
+    });
+    ctx.before_write(child.kind.as_str(), "apply").await?;
+    api.patch(
+        &child.name,
+        &PatchParams::apply(HANDOVER_MANAGER).force(),
+        &Patch::Apply(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Removes the ownerReferences of exactly this PVC (a StatefulSet's per-pod claim that must
+/// outlive it).
+pub async fn disown_pvc(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    uid: Option<&str>,
+) -> Result<(), Error> {
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), namespace);
+    // The uid makes the patch fail (409) if the claim was replaced meanwhile.
+    let patch = json!({"metadata": {"uid": uid, "ownerReferences": null}});
+    ctx.before_write("PersistentVolumeClaim", "patch").await?;
+    match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(e.into()),
     }
 }

@@ -29,6 +29,8 @@ pub async fn all_synced(ctx: &Context) {
     synced(&s.exposures).await;
     s.children.synced().await;
     synced(&s.pods).await;
+    synced(&s.config_maps).await;
+    synced(&s.secrets).await;
     synced(&c.persistent_volumes).await;
     if let Some(nodes) = &c.nodes {
         synced(nodes).await;

@@ -24,6 +24,10 @@ pub struct OperatorConfig {
     pub resync: Duration,
     /// Identity used for events and leader election.
     pub instance: String,
+    /// Watch ConfigMaps, so that a change of one `spec.config` mounts rolls the pods.
+    pub watch_config_maps: bool,
+    /// Watch Secrets likewise (needs list/watch on Secrets; off unless granted).
+    pub watch_secrets: bool,
 }
 
 impl OperatorConfig {
@@ -49,6 +53,8 @@ impl Default for OperatorConfig {
             gluster_allow_cross_namespace_secrets: false,
             resync: Duration::from_secs(300),
             instance: "exposure-operator".to_string(),
+            watch_config_maps: true,
+            watch_secrets: false,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use exposure_crd::Exposure;
 use std::fmt::Debug;
 
-use k8s_openapi::api::core::v1::{Node, PersistentVolume, Pod};
+use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolume, Pod, Secret};
 use kube::api::ObjectMeta;
 use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
@@ -28,6 +28,10 @@ pub struct Stores {
     pub exposures: Store<Exposure>,
     pub children: ChildStores,
     pub pods: Store<Pod>,
+    /// Every ConfigMap of the scope, holding only the digest of its data (`spec.config`).
+    pub config_maps: Store<ConfigMap>,
+    /// Every Secret of the scope, digest only; empty unless `--watch-secrets`.
+    pub secrets: Store<Secret>,
 }
 
 /// What a watch and its cache need of a kind.
@@ -62,7 +66,7 @@ macro_rules! child_store {
 }
 
 macro_rules! define_child_stores {
-    ($($kind:ident: $ty:ty, $group:literal, $version:literal, $plural:literal, $scope:ident, $store:ident;)*) => {
+    ($($kind:ident = $name:literal: $ty:ty, $group:literal, $version:literal, $plural:literal, $scope:ident, $store:ident;)*) => {
         /// One cache per child kind (from the table in `build/kind.rs`).
         #[derive(Clone)]
         pub struct ChildStores {

@@ -15,6 +15,8 @@ pub enum Error {
     Serialise(#[from] SerialiseError),
     #[error("not writing: this replica no longer holds the leader lease")]
     Fenced,
+    #[error("{0} is still being deleted; retrying")]
+    StillDeleting(String),
 }
 
 impl Error {
@@ -28,6 +30,7 @@ impl Error {
             Error::MissingField(_) => "invalid_object",
             Error::Serialise(_) => "serialise",
             Error::Fenced => "fenced",
+            Error::StillDeleting(_) => "still_deleting",
         }
     }
 }

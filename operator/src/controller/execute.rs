@@ -85,15 +85,16 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
         let child = &step.child;
         let mut live = step.live.as_ref();
         if step.recreate {
-            apply::delete(
-                ctx,
-                child.kind,
-                &namespace,
-                &child.name,
-                apply::uid_of(live),
-            )
-            .await?;
+            let uid = apply::uid_of(live);
+            if child.kind == ChildKind::StatefulSet {
+                apply::delete_keeping_pods(ctx, child.kind, &namespace, &child.name, uid).await?;
+            } else {
+                apply::delete(ctx, child.kind, &namespace, &child.name, uid).await?;
+            }
             live = None;
+        }
+        if let Some(replicas) = step.handover_replicas {
+            apply::hand_over_replicas(ctx, &namespace, child, replicas).await?;
         }
         match apply::apply(ctx, &namespace, child, live).await {
             Ok(Applied::Unchanged) => {}
@@ -140,6 +141,9 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
             }
             Err(e) => return Err(e),
         }
+    }
+    for claim in &plan.disown {
+        apply::disown_pvc(ctx, &claim.namespace, &claim.name, claim.uid.as_deref()).await?;
     }
     for deletion in &plan.prune {
         notes.extend(delete(ctx, deletion).await?);

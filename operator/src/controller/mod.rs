@@ -22,8 +22,11 @@ use std::sync::{Arc, Mutex};
 
 use exposure_crd::{labels, Exposure};
 use futures::{Stream, StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Node, NodeStatus, PersistentVolume, Pod};
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Node, NodeStatus, PersistentVolume, Pod, Secret};
 use k8s_openapi::api::storage::v1::StorageClass;
+use kube::api::ObjectMeta;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::events::{Recorder, Reporter};
@@ -32,6 +35,7 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
 use tokio::sync::watch;
 
+use crate::build::ConfigSource;
 use crate::cluster::{ClusterInfo, Feature, KubeVersion};
 use caches::synced;
 pub use config::OperatorConfig;
@@ -150,12 +154,17 @@ where
 /// every request to v1 Endpoints draws a deprecation warning (legacy ones are found through
 /// `status.resources`, see `execute`).
 /// HTTPRoutes are watched once the Gateway API is served (see `ScopeStores::namespaced`).
-fn served(cluster: &ClusterInfo, kind: &str) -> bool {
+/// A kind served under two API versions is watched under the one this cluster has.
+fn served(cluster: &ClusterInfo, kind: &str, version: &str) -> bool {
     let slices = cluster.supports(Feature::EndpointSlice);
-    match kind {
-        "Endpoints" => !slices,
-        "EndpointSlice" => slices,
-        "HTTPRoute" => cluster.gateway_api,
+    match (kind, version) {
+        ("Endpoints", _) => !slices,
+        ("EndpointSlice", _) => slices,
+        ("HTTPRoute", _) => cluster.gateway_api,
+        ("PodDisruptionBudget", "v1") => cluster.supports(Feature::PodDisruptionBudgetV1),
+        ("PodDisruptionBudget", _) => !cluster.supports(Feature::PodDisruptionBudgetV1),
+        ("HorizontalPodAutoscaler", "v2") => cluster.supports(Feature::AutoscalingV2),
+        ("HorizontalPodAutoscaler", _) => !cluster.supports(Feature::AutoscalingV2),
         _ => true,
     }
 }
@@ -201,6 +210,44 @@ impl ScopeStores<'_> {
         store
     }
 
+    /// Every ConfigMap or Secret of the scope, reduced by `keep` to its digest; a change wakes
+    /// the Exposures that mount it. Disabled: an empty, synced cache.
+    fn config<K>(
+        &mut self,
+        enabled: bool,
+        keep: fn(&mut K),
+        exposures: &Store<Exposure>,
+        source: fn(&K) -> ConfigSource,
+    ) -> Store<K>
+    where
+        K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    {
+        if !enabled {
+            return synced_empty_store();
+        }
+        let (store, stream) = reflect(
+            scoped_api::<K>(self.client, self.namespace),
+            watcher::Config::default(),
+            keep,
+        );
+        let exposures = exposures.clone();
+        self.triggers.push(
+            stream
+                .flat_map(move |changed| {
+                    let refs = match changed {
+                        Ok(object) => {
+                            let namespace = object.meta().namespace.clone().unwrap_or_default();
+                            mounting(&exposures, &source(&object), &namespace)
+                        }
+                        Err(_) => Vec::new(),
+                    };
+                    futures::stream::iter(refs)
+                })
+                .boxed(),
+        );
+        store
+    }
+
     /// A watch that starts once the Gateway API is served: until then the cache is empty and
     /// counts as synced (reconciles do not wait for it; they GET what they need), then it
     /// lists and watches like any other.
@@ -237,7 +284,7 @@ impl StoreFactory for ScopeStores<'_> {
             let selector = self.selector.clone();
             return self.watch_once_served(selector);
         }
-        if !served(self.cluster, &K::kind(&())) {
+        if !served(self.cluster, &K::kind(&()), &K::version(&())) {
             return synced_empty_store();
         }
         let selector = self.selector.clone();
@@ -290,6 +337,55 @@ fn keep_node_addresses(node: &mut Node) {
         addresses: status.addresses,
         ..NodeStatus::default()
     });
+}
+
+/// Key under which a cached ConfigMap or Secret holds the digest of its data, in place of the
+/// data (`string_data` for a Secret, so that no value of it is kept).
+pub const DIGEST_KEY: &str = "exposure.dev/digest";
+
+/// ConfigMaps feed the configuration hash only: the digest of their data is kept, nothing else
+/// but their name (a large ConfigMap costs a few bytes).
+fn keep_config_map_digest(config_map: &mut ConfigMap) {
+    let digest = crate::build::config_map_digest(config_map);
+    config_map.metadata = slim_meta(&config_map.metadata);
+    config_map.binary_data = None;
+    config_map.data = Some(BTreeMap::from([(DIGEST_KEY.to_owned(), digest)]));
+}
+
+/// Secrets likewise: the digest of their data, never a value.
+fn keep_secret_digest(secret: &mut Secret) {
+    let digest = crate::build::secret_digest(secret);
+    secret.metadata = slim_meta(&secret.metadata);
+    secret.data = None;
+    secret.type_ = None;
+    secret.string_data = Some(BTreeMap::from([(DIGEST_KEY.to_owned(), digest)]));
+}
+
+fn slim_meta(meta: &ObjectMeta) -> ObjectMeta {
+    ObjectMeta {
+        name: meta.name.clone(),
+        namespace: meta.namespace.clone(),
+        uid: meta.uid.clone(),
+        resource_version: meta.resource_version.clone(),
+        ..ObjectMeta::default()
+    }
+}
+
+/// The Exposures of `exposures` whose `spec.config` mounts this ConfigMap or Secret.
+fn mounting(
+    exposures: &Store<Exposure>,
+    source: &ConfigSource,
+    namespace: &str,
+) -> Vec<ObjectRef<Exposure>> {
+    exposures
+        .state()
+        .iter()
+        .filter(|e| {
+            e.metadata.namespace.as_deref() == Some(namespace)
+                && crate::build::config_sources(&e.spec).contains(source)
+        })
+        .map(|e| ObjectRef::from_obj(e.as_ref()))
+        .collect()
 }
 
 /// Maps a namespaced child to its Exposure by label (`exposure.dev/name`, or
@@ -412,11 +508,23 @@ pub async fn run(
             watcher::Config::default().labels(labels::NAME),
             keep_pod_status,
         );
+        let config_maps = factory.config::<ConfigMap>(
+            config.watch_config_maps,
+            keep_config_map_digest,
+            &exposures,
+            |cm| ConfigSource::ConfigMap(cm.metadata.name.clone().unwrap_or_default()),
+        );
+        let secrets =
+            factory.config::<Secret>(config.watch_secrets, keep_secret_digest, &exposures, |s| {
+                ConfigSource::Secret(s.metadata.name.clone().unwrap_or_default())
+            });
         let triggers = factory.triggers;
         let stores = Stores {
             exposures,
             children,
             pods,
+            config_maps,
+            secrets,
         };
         scoped.push(Scope {
             namespace,

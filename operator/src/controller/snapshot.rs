@@ -11,7 +11,8 @@ use kube::{Api, ResourceExt};
 use super::apply::dynamic_api;
 use super::context::Context;
 use super::error::Error;
-use crate::build::{ChildKind, HTTPRoute};
+use super::DIGEST_KEY;
+use crate::build::{config_sources, ChildKind, ConfigDigests, ConfigSource, HTTPRoute};
 use crate::cluster::ClusterInfo;
 use crate::decide::{lookups, ClassUsers, Snapshot};
 use crate::ownership;
@@ -95,7 +96,7 @@ pub async fn read(
     let observed = if deleting {
         Observed::default()
     } else {
-        observe(ctx, &namespace, &name, &pvcs, &live).await?
+        observe(ctx, exposure, &pvcs, &live).await?
     };
     Ok(Snapshot {
         live,
@@ -142,14 +143,16 @@ pub fn class_users(ctx: &Context, class: &str) -> ClassUsers {
 }
 
 /// The observed children, from the caches. The only reads beyond the caches are the
-/// `ProvisioningFailed` events of Pending PVCs.
+/// `ProvisioningFailed` events of Pending PVCs and the `FailedCreate` events of a StatefulSet
+/// or DaemonSet short of pods.
 async fn observe(
     ctx: &Context,
-    namespace: &str,
-    name: &str,
+    exposure: &Exposure,
     pvcs: &[PersistentVolumeClaim],
     live: &BTreeMap<(ChildKind, String), serde_json::Value>,
 ) -> Result<Observed, Error> {
+    let namespace = &exposure.namespace().unwrap_or_default();
+    let name = &exposure.name_any();
     let mut provisioning_failures = BTreeMap::new();
     for pvc in pvcs
         .iter()
@@ -162,8 +165,35 @@ async fn observe(
     }
     let s = &ctx.stores.children;
     let headless = crate::build::headless_service_name(name);
+    let stateful_set = ctx.cached(&s.stateful_sets, namespace, name);
+    let daemon_set = ctx.cached(&s.daemon_sets, namespace, name);
+    let workload_failure = match (&stateful_set, &daemon_set) {
+        (Some(set), _) if short_of_pods_stateful(set) => {
+            newest_event(ctx, namespace, "StatefulSet", name, "FailedCreate").await?
+        }
+        (_, Some(set)) if short_of_pods_daemon(set) => {
+            newest_event(ctx, namespace, "DaemonSet", name, "FailedCreate").await?
+        }
+        _ => None,
+    };
     Ok(Observed {
         deployment: ctx.cached(&s.deployments, namespace, name),
+        stateful_set,
+        daemon_set,
+        workload_failure,
+        autoscaler: ctx.cached(&s.autoscalers, namespace, name).or_else(|| {
+            ctx.cached(&s.legacy_autoscalers, namespace, name)
+                .map(Into::into)
+        }),
+        disruption_budget: ctx
+            .cached(&s.disruption_budgets, namespace, name)
+            .or_else(|| {
+                ctx.cached(&s.legacy_disruption_budgets, namespace, name)
+                    .map(Into::into)
+            }),
+        resource_quota: ctx.cached(&s.quotas, namespace, name),
+        limit_range: ctx.cached(&s.limit_ranges, namespace, name),
+        config: config_digests(ctx, exposure),
         pods: ctx
             .stores
             .pods
@@ -244,14 +274,72 @@ async fn legacy_endpoints(
     Ok(found)
 }
 
+/// The digest of every ConfigMap and Secret `spec.config` mounts that the operator may read
+/// (`None`: it does not exist); from the caches, which hold digests only.
+fn config_digests(ctx: &Context, exposure: &Exposure) -> ConfigDigests {
+    let namespace = exposure.namespace().unwrap_or_default();
+    let mut digests = BTreeMap::new();
+    for source in config_sources(&exposure.spec) {
+        let digest = match &source {
+            ConfigSource::ConfigMap(name) if ctx.config.watch_config_maps => ctx
+                .cached(&ctx.stores.config_maps, &namespace, name)
+                .map(|cm| stored_digest(cm.data.as_ref())),
+            ConfigSource::Secret(name) if ctx.config.watch_secrets => ctx
+                .cached(&ctx.stores.secrets, &namespace, name)
+                .map(|secret| stored_digest(secret.string_data.as_ref())),
+            // Not readable: not part of the hash.
+            _ => continue,
+        };
+        digests.insert(source, digest);
+    }
+    ConfigDigests(digests)
+}
+
+/// The digest a cached ConfigMap or Secret carries in place of its data (see
+/// `controller::keep_config_digest`).
+fn stored_digest(data: Option<&BTreeMap<String, String>>) -> String {
+    data.and_then(|d| d.get(DIGEST_KEY))
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn short_of_pods_stateful(set: &k8s_openapi::api::apps::v1::StatefulSet) -> bool {
+    let desired = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    set.status.as_ref().map_or(0, |s| s.replicas) < desired
+}
+
+fn short_of_pods_daemon(set: &k8s_openapi::api::apps::v1::DaemonSet) -> bool {
+    set.status
+        .as_ref()
+        .is_some_and(|s| s.current_number_scheduled < s.desired_number_scheduled)
+}
+
 async fn newest_provisioning_failure(
     ctx: &Context,
     namespace: &str,
     pvc: &str,
 ) -> Result<Option<String>, Error> {
+    newest_event(
+        ctx,
+        namespace,
+        "PersistentVolumeClaim",
+        pvc,
+        "ProvisioningFailed",
+    )
+    .await
+}
+
+/// The message of the newest event `reason` about `kind/name`.
+async fn newest_event(
+    ctx: &Context,
+    namespace: &str,
+    kind: &str,
+    name: &str,
+    reason: &str,
+) -> Result<Option<String>, Error> {
     let events: Api<CoreEvent> = Api::namespaced(ctx.client.clone(), namespace);
     let params = ListParams::default().fields(&format!(
-        "involvedObject.kind=PersistentVolumeClaim,involvedObject.name={pvc},reason=ProvisioningFailed"
+        "involvedObject.kind={kind},involvedObject.name={name},reason={reason}"
     ));
     let list = events.list(&params).await?;
     let newest = list.items.into_iter().max_by_key(|e| {

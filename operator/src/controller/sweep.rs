@@ -1,5 +1,6 @@
 //! Periodic storage sweep: PVCs labelled for an Exposure that no longer exists are released
-//! (an Exposure without finalizer is gone before we see it), and StorageClasses of missing
+//! (an Exposure without finalizer is gone before we see it; a StatefulSet's per-pod claims
+//! keep their labels), and StorageClasses of missing
 //! Exposures, or no longer in their spec, are deleted once unused. Writes nothing when there
 //! is nothing to do.
 
@@ -58,9 +59,12 @@ async fn sweep(ctx: &Context) -> Result<(), Error> {
         ) else {
             continue;
         };
+        // A StatefulSet's per-pod claims keep their labels (its controller reuses them by
+        // name when the Exposure comes back).
         if find(&ns, &name).is_none()
             && pvc.metadata.deletion_timestamp.is_none()
             && pvc.owner_references().is_empty()
+            && !ownership::per_pod_claim(&pvc.metadata)
         {
             apply::release_pvc(ctx, &ns, &pvc.name_any(), &release_patch(&pvc, &name)).await?;
             tracing::info!(pvc = %pvc.name_any(), namespace = %ns, exposure = %name, "released PVC of a deleted Exposure");

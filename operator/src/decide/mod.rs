@@ -7,6 +7,7 @@ pub mod desired;
 pub mod storage;
 #[cfg(test)]
 mod tests;
+pub mod workload;
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,7 @@ use serde_json::Value;
 
 pub use self::desired::{desired_children, DesiredChild, SerialiseError};
 use crate::blocker::{BlockReason, Blocker};
-use crate::build::{build, ChildKind};
+use crate::build::{build, build_with_config, ChildKind};
 use crate::cluster::ClusterInfo;
 use crate::conflicts::cross_object_blockers;
 use crate::events::{about_child, note};
@@ -115,8 +116,13 @@ pub struct Plan {
     pub prune: Vec<Deletion>,
     /// `reclaim: Delete` PVCs no longer in the spec.
     pub delete_pvcs: Vec<Deletion>,
-    /// `reclaim: Retain` PVCs no longer in the spec.
+    /// `reclaim: Retain` PVCs no longer in the spec, and PVCs whose volume stays in the spec
+    /// but which the workload no longer uses (its kind changed).
     pub release: Vec<Release>,
+    /// Per-pod claims the StatefulSet being pruned (or its pods) own: their ownerReferences
+    /// are removed first, so that the garbage collector keeps them (a kind change keeps every
+    /// PVC).
+    pub disown: Vec<Disown>,
     /// StorageClasses no longer desired that nothing uses.
     pub delete_classes: Vec<Deletion>,
     /// Drop `exposure.dev/cleanup` last: no StorageClass of ours is left.
@@ -136,9 +142,14 @@ pub struct Plan {
 pub struct Step {
     pub child: DesiredChild,
     pub live: Option<Value>,
-    /// Delete `live` first (a StorageClass whose immutable fields changed and that no volume
-    /// uses): the apply then creates it anew.
+    /// Delete `live` first: a StorageClass whose immutable fields changed and that no volume
+    /// uses, or a StatefulSet whose immutable fields changed (deleted with its pods left
+    /// running, which the new one adopts). The apply then creates it anew.
     pub recreate: bool,
+    /// Before applying a workload whose replicas an autoscaler takes over: these replicas,
+    /// applied by a hand-over field manager, so that dropping them from our apply does not
+    /// reset them to 1 (see `workload`).
+    pub handover_replicas: Option<i32>,
 }
 
 /// Delete exactly this object (uid precondition), then publish `event`.
@@ -149,6 +160,14 @@ pub struct Deletion {
     pub name: String,
     pub uid: Option<String>,
     pub event: Option<Event>,
+}
+
+/// Remove the ownerReferences of exactly this PVC (uid precondition).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disown {
+    pub namespace: String,
+    pub name: String,
+    pub uid: Option<String>,
 }
 
 /// Re-apply a PVC as released (`retained-from`), then publish `event`.
@@ -197,6 +216,12 @@ pub fn decide(
         mut observed,
     } = snapshot;
     observed.retained_volumes = storage::retained_volumes(exposure, &retained);
+    observed
+        .retained_volumes
+        .extend(storage::idle_per_pod_claims(exposure, &pvcs, &observed));
+    observed
+        .retained_volumes
+        .sort_by(|a, b| a.name.cmp(&b.name));
     let blocked = |blockers: Vec<Blocker>| {
         let status = compute_status(
             exposure,
@@ -220,7 +245,7 @@ pub fn decide(
         return blocked(blockers);
     }
 
-    let children = build(&valid, cluster);
+    let children = build_with_config(&valid, cluster, &observed.config);
     let desired = desired_children(&children)?;
     for child in &desired {
         if let Some(object) = live.get(&(child.kind, child.name.clone())) {
@@ -247,6 +272,9 @@ pub fn decide(
                     &child.object,
                     current,
                 )),
+                ChildKind::StatefulSet => {
+                    recreate = !workload::immutable_unchanged(&child.object, current);
+                }
                 ChildKind::StorageClass => {
                     let differing = storage::storage_class_differences(&child.object, current);
                     // Only provisioned volumes tie a class down: a Pending claim is provisioned
@@ -261,10 +289,12 @@ pub fn decide(
                 _ => {}
             }
         }
+        let handover_replicas = workload::handover_replicas(exposure, &child, current.as_ref());
         steps.push(Step {
             child,
             live: current,
             recreate,
+            handover_replicas,
         });
     }
     if !blockers.is_empty() {
@@ -304,9 +334,25 @@ pub fn decide(
         });
     }
     for pvc in &pvcs {
-        if !is_desired(ChildKind::PersistentVolumeClaim, &pvc.name_any()) {
-            let_go_of_pvc(&mut plan.delete_pvcs, &mut plan.release, pvc, &name, &uid);
+        // Per-pod claims are the StatefulSet's: never deleted or relabelled here (see
+        // `storage::idle_per_pod_claims`).
+        if ownership::per_pod_claim(&pvc.metadata)
+            || is_desired(ChildKind::PersistentVolumeClaim, &pvc.name_any())
+        {
+            continue;
         }
+        let keep = storage::volume_in_spec(exposure, pvc);
+        let_go_of_pvc(
+            &mut plan.delete_pvcs,
+            &mut plan.release,
+            pvc,
+            &name,
+            &uid,
+            keep,
+        );
+    }
+    if plan.prune.iter().any(|d| d.kind == ChildKind::StatefulSet) {
+        plan.disown = storage::owned_per_pod_claims(&pvcs);
     }
     let desired_classes = children.storage_classes.len();
     let mut kept = 0;
@@ -400,9 +446,11 @@ fn cleanup(snapshot: &Snapshot, name: &str, uid: &str) -> Cleanup {
     let mut out = Cleanup::default();
     let mut deletions = Vec::new();
     for pvc in &snapshot.pvcs {
-        // `reclaim: Delete` PVCs go with the garbage collector.
-        if !ownership::controlled_by(&pvc.metadata, uid) {
-            let_go_of_pvc(&mut deletions, &mut out.release, pvc, name, uid);
+        // `reclaim: Delete` PVCs go with the garbage collector; per-pod claims follow the
+        // StatefulSet's retention policy.
+        if !ownership::controlled_by(&pvc.metadata, uid) && !ownership::per_pod_claim(&pvc.metadata)
+        {
+            let_go_of_pvc(&mut deletions, &mut out.release, pvc, name, uid, false);
         }
     }
     for sc in &snapshot.storage_classes {
@@ -427,17 +475,19 @@ fn cleanup(snapshot: &Snapshot, name: &str, uid: &str) -> Cleanup {
     out
 }
 
-/// A PVC leaving the spec: deleted when controlled by `uid` (`reclaim: Delete`), else
-/// released.
+/// A PVC no longer desired: deleted when controlled by `uid` (`reclaim: Delete`) and its
+/// volume left the spec, else released (`keep`: its volume is still in the spec, and the
+/// workload's kind changed).
 fn let_go_of_pvc(
     deletions: &mut Vec<Deletion>,
     releases: &mut Vec<Release>,
     pvc: &PersistentVolumeClaim,
     exposure: &str,
     uid: &str,
+    keep: bool,
 ) {
     let (namespace, name) = (pvc.namespace().unwrap_or_default(), pvc.name_any());
-    if ownership::controlled_by(&pvc.metadata, uid) {
+    if !keep && ownership::controlled_by(&pvc.metadata, uid) {
         deletions.push(Deletion {
             kind: ChildKind::PersistentVolumeClaim,
             event: Some(about_child(
@@ -458,7 +508,12 @@ fn let_go_of_pvc(
         event: about_child(
             "Retained",
             format!(
-                "Released PVC {name} (reclaim: Retain): labelled {}={exposure}; its data stays until you delete it",
+                "Released PVC {name} ({}): labelled {}={exposure}; its data stays until you delete it",
+                if keep {
+                    "the workload kind changed"
+                } else {
+                    "reclaim: Retain"
+                },
                 labels::RETAINED_FROM
             ),
             ChildKind::PersistentVolumeClaim,

@@ -15,7 +15,7 @@
 
 use std::collections::BTreeSet;
 
-use exposure_crd::{labels, Exposure, RetainedVolume};
+use exposure_crd::{labels, Exposure, RetainedVolume, WorkloadKind};
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use kube::runtime::events::EventType;
 
@@ -23,10 +23,13 @@ use crate::events::Event;
 use kube::ResourceExt;
 use serde_json::{json, Value};
 
+use super::Disown;
 use crate::blocker::{BlockReason, Blocker};
-use crate::build::{pvc_name, storage_class_name, ChildKind};
+use crate::build::{per_pod_pvc_name, pvc_name, storage_class_name, workload_kind, ChildKind};
 use crate::events::note;
+use crate::ownership;
 use crate::quantity::parse_quantity;
+use crate::status::Observed;
 use crate::storage_policy::{storage_blockers, StoragePolicy};
 
 /// The storage-class policy applied to the `glusterfs` volumes of `exposure`.
@@ -232,10 +235,13 @@ pub fn retained_volumes(
     retained: &[PersistentVolumeClaim],
 ) -> Vec<RetainedVolume> {
     let name = exposure.name_any();
+    // A StatefulSet uses per-pod claims only: a shared one it left behind stays retained.
+    let shared = workload_kind(&exposure.spec) != Some(WorkloadKind::StatefulSet);
     let in_use: BTreeSet<String> = exposure
         .spec
         .storage
         .iter()
+        .filter(|_| shared)
         .map(|v| pvc_name(&name, &v.name))
         .collect();
     let mut out: Vec<RetainedVolume> = retained
@@ -243,41 +249,128 @@ pub fn retained_volumes(
         .filter(|p| {
             p.labels().get(labels::RETAINED_FROM) == Some(&name) && !in_use.contains(&p.name_any())
         })
-        .map(|p| RetainedVolume {
-            name: p.name_any(),
-            volume: p.labels().get(labels::VOLUME).cloned().unwrap_or_default(),
-            size: p
-                .spec
-                .as_ref()
-                .and_then(|s| s.resources.as_ref())
-                .and_then(|r| r.requests.as_ref())
-                .and_then(|r| r.get("storage"))
-                .map(|q| q.0.clone()),
-        })
+        .map(retained_volume)
         .collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
 
-/// A Warning when a ReadWriteOnce volume is shared by more than one replica.
+/// A Warning when a ReadWriteOnce volume is shared by more than one pod: more than one
+/// replica of a Deployment, or a DaemonSet (one pod per node). A StatefulSet's pods each have
+/// their own.
 pub fn warnings(exposure: &Exposure) -> Vec<Event> {
-    let replicas = exposure.spec.replicas.unwrap_or(1);
-    let rwo = exposure.spec.storage.iter().filter(|v| {
+    let spec = &exposure.spec;
+    let rwo = spec.storage.iter().filter(|v| {
         v.access_modes.is_empty() || v.access_modes.iter().any(|m| m.as_str() == "ReadWriteOnce")
     });
     let names: Vec<&str> = rwo.map(|v| v.name.as_str()).collect();
-    if replicas <= 1 || names.is_empty() {
+    if names.is_empty() {
         return Vec::new();
     }
+    let sharing = match workload_kind(spec) {
+        Some(WorkloadKind::Deployment) => {
+            let replicas = spec
+                .autoscaling
+                .as_ref()
+                .map_or(spec.replicas.unwrap_or(1), |a| a.max_replicas);
+            (replicas > 1).then(|| format!("{replicas} replicas share"))
+        }
+        Some(WorkloadKind::DaemonSet) => Some("the DaemonSet's pods (one per node) share".into()),
+        Some(WorkloadKind::StatefulSet) | None => None,
+    };
+    let Some(sharing) = sharing else {
+        return Vec::new();
+    };
     vec![note(
         EventType::Warning,
         "SharedReadWriteOnce",
         format!(
-            "{replicas} replicas share ReadWriteOnce volume(s) {}: pods on different nodes cannot mount them and a rolling update \
-             can deadlock; use replicas: 1 with strategy: Recreate, or a ReadWriteMany volume",
+            "{sharing} ReadWriteOnce volume(s) {}: pods on different nodes cannot mount them and a rolling update \
+             can deadlock; use replicas: 1 with strategy: Recreate, a ReadWriteMany volume, or workload: StatefulSet \
+             (one volume per pod)",
             names.join(", ")
         ),
     )]
+}
+
+/// Whether the volume a PVC was made for is still in the spec.
+pub fn volume_in_spec(exposure: &Exposure, pvc: &PersistentVolumeClaim) -> bool {
+    let volume = pvc.labels().get(labels::VOLUME);
+    exposure
+        .spec
+        .storage
+        .iter()
+        .any(|v| Some(&v.name) == volume)
+}
+
+/// Per-pod claims of this Exposure's StatefulSet that no pod uses now: of a replica scaled
+/// away (the StatefulSet reuses it when it scales up again), of a volume no longer in the
+/// spec, or all of them once the workload is no longer a StatefulSet. They keep their labels
+/// and data; the status lists them.
+pub fn idle_per_pod_claims(
+    exposure: &Exposure,
+    pvcs: &[PersistentVolumeClaim],
+    observed: &Observed,
+) -> Vec<RetainedVolume> {
+    let name = exposure.name_any();
+    let stateful = workload_kind(&exposure.spec) == Some(WorkloadKind::StatefulSet);
+    let replicas = observed
+        .stateful_set
+        .as_ref()
+        .and_then(|s| s.spec.as_ref())
+        .and_then(|s| s.replicas)
+        .or(exposure.spec.replicas)
+        .unwrap_or(1);
+    let in_use: BTreeSet<String> = if stateful {
+        exposure
+            .spec
+            .storage
+            .iter()
+            .flat_map(|v| (0..replicas).map(|i| per_pod_pvc_name(&name, &v.name, i)))
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
+    pvcs.iter()
+        .filter(|p| ownership::per_pod_claim(&p.metadata) && !in_use.contains(&p.name_any()))
+        .map(retained_volume)
+        .collect()
+}
+
+/// Per-pod claims the garbage collector would delete with their StatefulSet or pod
+/// (retention policy Delete).
+pub fn owned_per_pod_claims(pvcs: &[PersistentVolumeClaim]) -> Vec<Disown> {
+    pvcs.iter()
+        .filter(|p| {
+            ownership::per_pod_claim(&p.metadata)
+                && p.owner_references()
+                    .iter()
+                    .any(|r| r.kind == "StatefulSet" || r.kind == "Pod")
+        })
+        .map(|p| Disown {
+            namespace: p.namespace().unwrap_or_default(),
+            name: p.name_any(),
+            uid: p.uid(),
+        })
+        .collect()
+}
+
+fn retained_volume(pvc: &PersistentVolumeClaim) -> RetainedVolume {
+    RetainedVolume {
+        name: pvc.name_any(),
+        volume: pvc
+            .labels()
+            .get(labels::VOLUME)
+            .cloned()
+            .unwrap_or_default(),
+        size: pvc
+            .spec
+            .as_ref()
+            .and_then(|s| s.resources.as_ref())
+            .and_then(|r| r.requests.as_ref())
+            .and_then(|r| r.get("storage"))
+            .map(|q| q.0.clone()),
+    }
 }
 
 /// Whether a glusterfs volume of `exposure` (in `namespace`) builds the StorageClass `class`.

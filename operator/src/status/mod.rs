@@ -8,21 +8,30 @@
 use std::collections::BTreeMap;
 
 use exposure_crd::{
-    condition, Exposure, ExposureSpec, ExposureStatus, ResourceRef, RetainedVolume, VisibilityType,
+    condition, AutoscalerStatus, DisruptionBudgetStatus, Exposure, ExposureSpec, ExposureStatus,
+    ResourceRef, RetainedVolume, VisibilityType, WorkloadKind,
 };
-use k8s_openapi::api::apps::v1::{Deployment, DeploymentCondition, DeploymentStatus};
-use k8s_openapi::api::core::v1::{Endpoints, PersistentVolumeClaim, Pod, Service};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{
+    Endpoints, LimitRange, PersistentVolumeClaim, Pod, ResourceQuota, Service,
+};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, ObjectMeta, Time};
 use k8s_openapi::{Metadata, Resource};
 
-use crate::build::{headless_service_name, pvc_name, Children, HTTPRoute, DEFAULT_NAMESPACE};
+use crate::build::{
+    headless_service_name, per_pod_pvc_name, pvc_name, workload_kind, Children, ConfigDigests,
+    HTTPRoute, DEFAULT_NAMESPACE,
+};
 
 mod address;
 mod pods;
 #[cfg(test)]
 mod tests;
+mod workload;
 
 /// The cluster DNS domain in-cluster URLs and `addresses.dns` use.
 pub const CLUSTER_DOMAIN: &str = "cluster.local";
@@ -31,6 +40,19 @@ pub const CLUSTER_DOMAIN: &str = "cluster.local";
 #[derive(Clone, Debug, Default)]
 pub struct Observed {
     pub deployment: Option<Deployment>,
+    pub stateful_set: Option<StatefulSet>,
+    pub daemon_set: Option<DaemonSet>,
+    /// The newest `FailedCreate` event of the StatefulSet or DaemonSet while it lacks pods
+    /// (a Deployment says so in its ReplicaFailure condition).
+    pub workload_failure: Option<String>,
+    /// The autoscaler (a `v2beta2` one read as `v2`).
+    pub autoscaler: Option<HorizontalPodAutoscaler>,
+    /// The disruption budget (a `v1beta1` one read as `v1`).
+    pub disruption_budget: Option<PodDisruptionBudget>,
+    pub resource_quota: Option<ResourceQuota>,
+    pub limit_range: Option<LimitRange>,
+    /// The ConfigMaps and Secrets `spec.config` mounts, as far as the operator may read them.
+    pub config: ConfigDigests,
     /// Pods selected by `exposure.dev/name=<name>`.
     pub pods: Vec<Pod>,
     pub service: Option<Service>,
@@ -85,7 +107,9 @@ pub enum Outcome<'a> {
 ///   [`BLOCKED`](reason::BLOCKED); False: [`NOT_STALLED`](reason::NOT_STALLED).
 /// - `Available`: [`REPLICAS_AVAILABLE`](reason::REPLICAS_AVAILABLE),
 ///   [`SCALED_TO_ZERO`](reason::SCALED_TO_ZERO); False:
-///   [`DEPLOYMENT_MISSING`](reason::DEPLOYMENT_MISSING), the waiting reason of a failing
+///   [`DEPLOYMENT_MISSING`](reason::DEPLOYMENT_MISSING),
+///   [`WORKLOAD_MISSING`](reason::WORKLOAD_MISSING), [`QUOTA_EXCEEDED`](reason::QUOTA_EXCEEDED),
+///   [`CONFIG_MISSING`](reason::CONFIG_MISSING), the waiting reason of a failing
 ///   container (`ImagePullBackOff`, `ErrImagePull`, `InvalidImageName`, `CrashLoopBackOff`,
 ///   `CreateContainerConfigError`, `CreateContainerError`, `RunContainerError`),
 ///   [`UNSCHEDULABLE`](reason::UNSCHEDULABLE), [`REPLICA_FAILURE`](reason::REPLICA_FAILURE),
@@ -140,9 +164,16 @@ pub mod reason {
     pub const SCALED_TO_ZERO: &str = "ScaledToZero";
     /// Available False: the Deployment does not exist (yet).
     pub const DEPLOYMENT_MISSING: &str = "DeploymentMissing";
+    /// Available False: the StatefulSet or DaemonSet does not exist (yet).
+    pub const WORKLOAD_MISSING: &str = "WorkloadMissing";
+    /// Available False: the namespace's ResourceQuota stops the workload from creating pods
+    /// (the message names the quota and its figures).
+    pub const QUOTA_EXCEEDED: &str = "QuotaExceeded";
+    /// Available False: a ConfigMap or Secret `spec.config` mounts does not exist.
+    pub const CONFIG_MISSING: &str = "ConfigMissing";
     /// Available False: a pod cannot be scheduled (see the message for the scheduler's words).
     pub const UNSCHEDULABLE: &str = "Unschedulable";
-    /// Available False: the Deployment cannot create pods (e.g. the ResourceQuota is full).
+    /// Available False: the workload cannot create pods (e.g. Pod Security refuses them).
     pub const REPLICA_FAILURE: &str = "ReplicaFailure";
     /// Available False: fewer replicas available than desired, no pod reports a failure.
     pub const REPLICAS_UNAVAILABLE: &str = "ReplicasUnavailable";
@@ -199,9 +230,8 @@ pub fn compute_status(
     let urls = address::urls(&target, observed);
     let url = urls.first().cloned();
 
-    let workload = target
-        .has_workload()
-        .then(|| assess_workload(target.name, observed));
+    let kind = target.workload();
+    let workload = kind.map(|kind| workload::assess(target.name, kind, observed));
     let exposed = assess_exposure(&target, observed, url.as_deref());
     let storage = (!target.spec.storage.is_empty()).then(|| assess_storage(&target, observed));
     let stall = stall(outcome, workload.as_ref().and_then(|w| w.stall.as_ref()));
@@ -248,31 +278,69 @@ pub fn compute_status(
     .filter_map(|(type_, verdict)| Some(verdict?.to_condition(type_, generation, previous, now)))
     .collect();
 
-    let deployment_status = if target.has_workload() {
-        observed
-            .deployment
-            .as_ref()
-            .map(|d| d.status.clone().unwrap_or_default())
-    } else {
-        None
-    };
+    let counts = kind.and_then(|kind| workload::counts(kind, observed));
 
     ExposureStatus {
         observed_generation: generation,
         conditions,
-        replicas: deployment_status.as_ref().map(|s| s.replicas.unwrap_or(0)),
-        ready_replicas: deployment_status
-            .as_ref()
-            .map(|s| s.ready_replicas.unwrap_or(0)),
-        available_replicas: deployment_status
-            .as_ref()
-            .map(|s| s.available_replicas.unwrap_or(0)),
+        replicas: counts.as_ref().map(|c| c.current),
+        ready_replicas: counts.as_ref().map(|c| c.ready),
+        available_replicas: counts.as_ref().map(|c| c.available),
         url,
         urls,
         addresses,
         resources: resources(exposure, outcome, observed),
         retained_volumes: observed.retained_volumes.clone(),
+        workload: kind.map(|k| k.as_str().to_owned()),
+        autoscaler: autoscaler_status(&target, observed),
+        disruption_budget: disruption_budget_status(&target, observed),
     }
+}
+
+/// The autoscaler's replica counts and why it cannot scale; whether `spec.replicas` is
+/// ignored.
+fn autoscaler_status(target: &Target<'_>, observed: &Observed) -> Option<AutoscalerStatus> {
+    let scaling = target.spec.autoscaling.as_ref()?;
+    let status = observed.autoscaler.as_ref().and_then(|h| h.status.clone());
+    let mut notes = Vec::new();
+    if let Some(replicas) = target.spec.replicas {
+        notes.push(format!(
+            "spec.replicas ({replicas}) is ignored: the HorizontalPodAutoscaler owns replicas ({}-{})",
+            scaling.min_replicas, scaling.max_replicas
+        ));
+    }
+    let inactive = status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .find(|c| c.type_ == "ScalingActive" && c.status == "False");
+    if let Some(c) = inactive {
+        notes.push(format!(
+            "not scaling: {} ({})",
+            c.reason.as_deref().unwrap_or("ScalingActive False"),
+            c.message.as_deref().unwrap_or_default()
+        ));
+    }
+    Some(AutoscalerStatus {
+        current_replicas: status.as_ref().and_then(|s| s.current_replicas),
+        desired_replicas: status.as_ref().map(|s| s.desired_replicas),
+        message: (!notes.is_empty()).then(|| notes.join("; ")),
+    })
+}
+
+fn disruption_budget_status(
+    target: &Target<'_>,
+    observed: &Observed,
+) -> Option<DisruptionBudgetStatus> {
+    target.spec.disruption.as_ref()?;
+    let status = observed
+        .disruption_budget
+        .as_ref()
+        .and_then(|p| p.status.clone());
+    Some(DisruptionBudgetStatus {
+        disruptions_allowed: status.as_ref().map(|s| s.disruptions_allowed),
+        current_healthy: status.as_ref().map(|s| s.current_healthy),
+        desired_healthy: status.as_ref().map(|s| s.desired_healthy),
+    })
 }
 
 /// The Exposure fields the status depends on.
@@ -295,9 +363,14 @@ impl<'a> Target<'a> {
         }
     }
 
-    /// ExternalName and `spec.endpoints` point at something outside: no Deployment.
-    fn has_workload(&self) -> bool {
-        self.spec.visibility.type_ != VisibilityType::ExternalName && self.spec.endpoints.is_empty()
+    /// ExternalName and `spec.endpoints` point at something outside: no workload.
+    fn workload(&self) -> Option<WorkloadKind> {
+        workload_kind(self.spec)
+    }
+
+    /// Whether the headless Service is wanted (asked for, or a StatefulSet's).
+    fn headless(&self) -> bool {
+        self.spec.headless == Some(true) || self.workload() == Some(WorkloadKind::StatefulSet)
     }
 
     /// In-cluster DNS name of the Service.
@@ -476,120 +549,6 @@ fn join<'s>(messages: impl Iterator<Item = &'s str>) -> String {
     messages.collect::<Vec<_>>().join("; ")
 }
 
-/// The Deployment's view: the Available verdict and whether its rollout is stuck.
-struct Workload {
-    available: Verdict,
-    stall: Option<Stall>,
-}
-
-fn assess_workload(name: &str, observed: &Observed) -> Workload {
-    let Some(deployment) = &observed.deployment else {
-        return Workload {
-            available: Verdict::fails(
-                reason::DEPLOYMENT_MISSING,
-                format!("Deployment {name} not found"),
-            )
-            .converging(
-                reason::CREATING,
-                format!("waiting for Deployment {name} to be created"),
-            ),
-            stall: None,
-        };
-    };
-    let desired = deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1);
-    let status = deployment.status.clone().unwrap_or_default();
-    // Conditions and counts about an older generation say nothing about the spec just applied.
-    let caught_up =
-        status.observed_generation.unwrap_or(0) >= deployment.metadata.generation.unwrap_or(0);
-    let ready = status.ready_replicas.unwrap_or(0);
-    let available = status.available_replicas.unwrap_or(0);
-    let pods = pods::report(&observed.pods);
-    let pods_line = format!("{ready}/{desired} ready: {}", pods.details);
-    let deployment_condition = |type_: &str, status: &str| {
-        status_conditions(deployment).find(|c| c.type_ == type_ && c.status == status)
-    };
-
-    let stall = deployment_condition("Progressing", "False")
-        .filter(|c| caught_up && c.reason.as_deref() == Some(reason::PROGRESS_DEADLINE_EXCEEDED))
-        .map(|c| Stall {
-            reason: reason::PROGRESS_DEADLINE_EXCEEDED.to_owned(),
-            message: format!(
-                "{}; {pods_line}",
-                c.message.as_deref().unwrap_or("progress deadline exceeded")
-            ),
-        });
-
-    let verdict = if desired == 0 {
-        Verdict::holds(reason::SCALED_TO_ZERO, "scaled to 0")
-    } else if available >= desired && deployment_condition("Available", "False").is_none() {
-        Verdict::holds(
-            reason::REPLICAS_AVAILABLE,
-            format!("{available}/{desired} replicas available"),
-        )
-    } else {
-        let replica_failure = deployment_condition("ReplicaFailure", "True");
-        let message = match replica_failure.and_then(|c| c.message.as_deref()) {
-            Some(failure) => format!("{pods_line}; {failure}"),
-            None => pods_line.clone(),
-        };
-        // Kubernetes keeps retrying failing pods until the Deployment's progress deadline; until
-        // then this is still converging (kstatus InProgress, not Current), afterwards Stalled.
-        let retrying =
-            format!("{message}; Kubernetes retries until the Deployment's progress deadline");
-        match (&pods.failure_reason, replica_failure) {
-            (Some(failure_reason), _) => Verdict::fails(failure_reason, message)
-                .converging(reason::WAITING_FOR_PODS, retrying),
-            (None, Some(_)) => Verdict::fails(reason::REPLICA_FAILURE, message)
-                .converging(reason::WAITING_FOR_PODS, retrying),
-            (None, None) => Verdict::fails(reason::REPLICAS_UNAVAILABLE, message)
-                .converging(reason::WAITING_FOR_PODS, pods_line),
-        }
-    };
-    let available = match rollout_progress(name, caught_up, &status, desired) {
-        Some(progress) => verdict.converging(reason::ROLLOUT_IN_PROGRESS, progress),
-        None => verdict,
-    };
-    Workload { available, stall }
-}
-
-fn status_conditions(deployment: &Deployment) -> impl Iterator<Item = &DeploymentCondition> {
-    deployment
-        .status
-        .iter()
-        .flat_map(|s| s.conditions.iter().flatten())
-}
-
-/// Why the Deployment's rollout is not finished, if it is not.
-fn rollout_progress(
-    name: &str,
-    caught_up: bool,
-    status: &DeploymentStatus,
-    desired: i32,
-) -> Option<String> {
-    let updated = status.updated_replicas.unwrap_or(0);
-    let total = status.replicas.unwrap_or(0);
-    if !caught_up {
-        Some(format!(
-            "Deployment {name}: waiting for the controller to observe the new spec"
-        ))
-    } else if updated < desired {
-        Some(format!(
-            "Deployment {name} rollout: {updated}/{desired} replicas updated"
-        ))
-    } else if total > updated {
-        Some(format!(
-            "Deployment {name} rollout: {} still running",
-            count(total - updated, "old replica")
-        ))
-    } else {
-        None
-    }
-}
-
 fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) -> Verdict {
     let name = target.name;
     let missing = |reason: &str, what: String| {
@@ -609,7 +568,7 @@ fn assess_exposure(target: &Target<'_>, observed: &Observed, url: Option<&str>) 
         };
         return Verdict::holds(reason::SERVICE_READY, message);
     }
-    if target.spec.headless == Some(true) && observed.headless_service.is_none() {
+    if target.headless() && observed.headless_service.is_none() {
         return missing(
             reason::SERVICE_MISSING,
             format!("Service {}", headless_service_name(name)),
@@ -723,14 +682,27 @@ fn assess_route(target: &Target<'_>, route: &HTTPRoute, exposed_at: String) -> V
     Verdict::holds(reason::ROUTE_ACCEPTED, exposed_at)
 }
 
+/// The PVCs `spec.storage` stands for: one per volume, or for a StatefulSet one per volume and
+/// replica (`<volume>-<name>-<ordinal>`, made by its controller).
+fn claim_names(target: &Target<'_>, observed: &Observed) -> Vec<String> {
+    let volumes = target.spec.storage.iter();
+    if target.workload() != Some(WorkloadKind::StatefulSet) {
+        return volumes.map(|v| pvc_name(target.name, &v.name)).collect();
+    }
+    let replicas =
+        workload::counts(WorkloadKind::StatefulSet, observed).map_or(0, |c| c.desired.max(0));
+    volumes
+        .flat_map(|v| (0..replicas).map(move |i| per_pod_pvc_name(target.name, &v.name, i)))
+        .collect()
+}
+
 /// One line per PVC of `spec.storage` that is not Bound; the reason is the worst of them:
 /// Lost, then ProvisioningFailed, then Pending.
 fn assess_storage(target: &Target<'_>, observed: &Observed) -> Verdict {
     let mut bound = Vec::new();
     let mut problems: Vec<(&str, String)> = Vec::new();
     let mut converging: Vec<Converging> = Vec::new();
-    for volume in &target.spec.storage {
-        let pvc = pvc_name(target.name, &volume.name);
+    for pvc in claim_names(target, observed) {
         let phase = observed
             .pvcs
             .iter()
@@ -815,23 +787,44 @@ fn resources(exposure: &Exposure, outcome: &Outcome<'_>, observed: &Observed) ->
 fn observed_refs(observed: &Observed, spec: &ExposureSpec) -> Vec<ResourceRef> {
     let Observed {
         pvcs,
+        resource_quota,
+        limit_range,
         deployment,
+        stateful_set,
+        daemon_set,
+        autoscaler,
+        disruption_budget,
         service,
         headless_service,
         endpoints,
         endpoint_slices,
         ingress,
+        http_route,
         ..
     } = observed;
     let our_endpoints = endpoints.iter().filter(|_| !spec.endpoints.is_empty());
-    let mut refs: Vec<ResourceRef> = pvcs.iter().map(resource_ref).collect();
+    // Per-pod claims belong to the StatefulSet, not to the operator.
+    let our_pvcs = pvcs
+        .iter()
+        .filter(|p| !crate::ownership::per_pod_claim(&p.metadata));
+    let mut refs: Vec<ResourceRef> = our_pvcs.map(resource_ref).collect();
     // The caches list PVCs in no particular order.
     refs.sort();
+    refs.extend(resource_quota.iter().map(resource_ref));
+    refs.extend(limit_range.iter().map(resource_ref));
     refs.extend(deployment.iter().map(resource_ref));
+    refs.extend(stateful_set.iter().map(resource_ref));
+    refs.extend(daemon_set.iter().map(resource_ref));
+    refs.extend(autoscaler.iter().map(resource_ref));
+    refs.extend(disruption_budget.iter().map(resource_ref));
     refs.extend(service.iter().chain(headless_service).map(resource_ref));
     refs.extend(our_endpoints.map(resource_ref));
     refs.extend(endpoint_slices.iter().map(resource_ref));
     refs.extend(ingress.iter().map(resource_ref));
+    refs.extend(http_route.iter().map(|route| ResourceRef {
+        kind: "HTTPRoute".to_owned(),
+        name: route.metadata.name.clone().unwrap_or_default(),
+    }));
     refs
 }
 

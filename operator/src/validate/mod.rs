@@ -24,6 +24,7 @@ mod gateway;
 mod ingress;
 mod metadata;
 mod names;
+mod pod;
 mod ports;
 mod probes;
 mod quota;
@@ -105,6 +106,7 @@ pub fn validate<'a>(
     };
     check.metadata(exposure);
     check.workload_fields();
+    check.pod_settings();
     check.ports();
     check.probes();
     check.visibility();
@@ -113,6 +115,7 @@ pub fn validate<'a>(
     check.headless();
     check.endpoints();
     check.storage();
+    check.stateful_set_storage();
     check.quota();
     match exposure.metadata.name.as_deref() {
         // A missing name is one of the errors, so no errors means a name.

@@ -104,6 +104,14 @@ impl Checker<'_> {
         if self.spec.headless == Some(true) {
             self.workload_field("spec.headless", true);
         }
+        if self.spec.headless == Some(false)
+            && self.spec.workload == Some(exposure_crd::WorkloadKind::StatefulSet)
+        {
+            self.error(
+                "spec.headless",
+                "must not be false with workload StatefulSet (its pods get their DNS names from the headless Service)",
+            );
+        }
     }
 
     pub(super) fn endpoints(&mut self) {

@@ -40,6 +40,7 @@ impl Checker<'_> {
                 spec.replicas.map(i64::from).unwrap_or_default(),
                 0,
             );
+            self.replicas_for_kind();
         }
         self.workload_field("spec.imagePullPolicy", spec.image_pull_policy.is_some());
         if self.workload_field("spec.imagePullSecrets", !spec.image_pull_secrets.is_empty()) {
@@ -106,7 +107,9 @@ impl Checker<'_> {
         if self.workload_field("spec.podAnnotations", !spec.pod_annotations.is_empty()) {
             self.annotations("spec.podAnnotations", &spec.pod_annotations);
         }
-        self.workload_field("spec.strategy", spec.strategy.is_some());
+        if self.workload_field("spec.strategy", spec.strategy.is_some()) {
+            self.strategy_for_kind();
+        }
     }
 
     fn env_var(&mut self, field: &str, env: &EnvVar) {

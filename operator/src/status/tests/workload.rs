@@ -239,15 +239,43 @@ fn unschedulable_pods_quote_the_scheduler() {
 
 #[test]
 fn replica_failure_reports_the_quota() {
+    // The namespaces chapter: a quota of 3 pods, 4 replicas asked for.
     let exposure = exposure(app_spec(json!({"type": "Internal"})));
-    let quota = "pods \"tomcat-7d9-z\" is forbidden: exceeded quota: tomcat";
+    let quota = "pods \"tomcat-7d9-z\" is forbidden: exceeded quota: tomcat, requested: pods=1, used: pods=3, limited: pods=3";
+    let mut observed = healthy();
+    observed.deployment = Some(deployment(
+        4,
+        3,
+        json!({"replicas": 3, "conditions": [
+            {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"},
+            {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": quota},
+        ]}),
+    ));
+    let status = compute(&exposure, &observed);
+    assert_eq!(
+        state(&status, condition::AVAILABLE),
+        ("False", reason::QUOTA_EXCEEDED)
+    );
+    let expected = "3/4 pods: exceeded quota tomcat: requested pods=1, used pods=3, limited pods=3";
+    assert_eq!(cond(&status, condition::AVAILABLE).message, expected);
+    assert_eq!(cond(&status, condition::READY).message, expected);
+    assert_eq!(
+        state(&status, condition::RECONCILING),
+        ("True", reason::WAITING_FOR_PODS)
+    );
+}
+
+#[test]
+fn other_replica_failures_keep_the_api_servers_words() {
+    let exposure = exposure(app_spec(json!({"type": "Internal"})));
+    let refusal = "pods \"tomcat-7d9-z\" is forbidden: violates PodSecurity \"restricted:latest\": runAsNonRoot != true";
     let mut observed = healthy();
     observed.deployment = Some(deployment(
         3,
         2,
         json!({"conditions": [
             {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable"},
-            {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": quota},
+            {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate", "message": refusal},
         ]}),
     ));
     observed.pods.truncate(2);
@@ -258,11 +286,7 @@ fn replica_failure_reports_the_quota() {
     );
     assert_eq!(
         cond(&status, condition::AVAILABLE).message,
-        format!("2/3 ready: waiting for pods; {quota}")
-    );
-    assert_eq!(
-        state(&status, condition::RECONCILING),
-        ("True", reason::WAITING_FOR_PODS)
+        format!("2/3 ready: waiting for pods; {refusal}")
     );
 }
 

@@ -1,0 +1,134 @@
+//! The workload rules, pure: a StatefulSet whose immutable fields change is recreated (its pods
+//! keep running and the new one adopts them); replicas an autoscaler takes over are handed to
+//! it without a dip.
+
+use exposure_crd::Exposure;
+use serde_json::Value;
+
+use super::desired::DesiredChild;
+use crate::build::ChildKind;
+use crate::drift;
+
+use exposure_crd::labels::REPLICAS_FROM_AUTOSCALER as REPLICAS_AUTOSCALED;
+
+/// The fields of a StatefulSet's spec the API server refuses to change.
+const IMMUTABLE: &[&str] = &[
+    "/spec/selector",
+    "/spec/serviceName",
+    "/spec/podManagementPolicy",
+    "/spec/volumeClaimTemplates",
+];
+
+/// Whether every immutable field we set on a StatefulSet is as live has it.
+pub fn immutable_unchanged(desired: &Value, live: &Value) -> bool {
+    IMMUTABLE.iter().all(|pointer| {
+        let want = desired.pointer(pointer);
+        let have = live.pointer(pointer);
+        match (want, have) {
+            (None, None) => true,
+            (Some(want), Some(have)) => drift::is_up_to_date(want, have),
+            // Absent on one side: the API server's default stands in for it, except for claim
+            // templates, which are either there or not.
+            (None, Some(have)) => *pointer != "/spec/volumeClaimTemplates" || is_empty(have),
+            (Some(want), None) => is_empty(want),
+        }
+    })
+}
+
+fn is_empty(v: &Value) -> bool {
+    v.as_array().is_some_and(Vec::is_empty) || v.is_null()
+}
+
+/// The replicas to hand over before applying `child`: when an autoscaler is declared, the
+/// workload exists with replicas the operator set (it lacks [`REPLICAS_AUTOSCALED`]), and the
+/// apply that stops setting them is about to be made. Server-side apply would otherwise remove
+/// the field the operator alone owned, and the workload would drop to 1 replica until the
+/// autoscaler scales it back.
+pub fn handover_replicas(
+    exposure: &Exposure,
+    child: &DesiredChild,
+    live: Option<&Value>,
+) -> Option<i32> {
+    exposure.spec.autoscaling.as_ref()?;
+    if !matches!(child.kind, ChildKind::Deployment | ChildKind::StatefulSet) {
+        return None;
+    }
+    let live = live?;
+    if drift::is_up_to_date(&child.object, live) || annotated(live) {
+        return None;
+    }
+    live.pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .and_then(|n| i32::try_from(n).ok())
+}
+
+fn annotated(object: &Value) -> bool {
+    object
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            REPLICAS_AUTOSCALED.replace('/', "~1")
+        ))
+        .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::exposure_yaml;
+    use serde_json::json;
+
+    fn set(replicas: Option<i64>, templates: Value, annotated: bool) -> Value {
+        let mut v = json!({
+            "metadata": {"name": "db", "annotations": {}},
+            "spec": {"serviceName": "db-headless", "selector": {"matchLabels": {"a": "b"}},
+                     "volumeClaimTemplates": templates},
+        });
+        if let Some(n) = replicas {
+            v["spec"]["replicas"] = json!(n);
+        }
+        if annotated {
+            v["metadata"]["annotations"][REPLICAS_AUTOSCALED] = json!("true");
+        }
+        v
+    }
+
+    #[test]
+    fn claim_template_changes_need_a_new_stateful_set() {
+        let one = json!([{"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": "1Gi"}}}}]);
+        let two = json!([{"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": "2Gi"}}}}]);
+        let mut live = set(Some(3), one.clone(), false);
+        // The API server adds defaults to the templates: still unchanged.
+        live["spec"]["volumeClaimTemplates"][0]["spec"]["volumeMode"] = json!("Filesystem");
+        live["spec"]["podManagementPolicy"] = json!("OrderedReady");
+        assert!(immutable_unchanged(&set(Some(3), one, false), &live));
+        assert!(!immutable_unchanged(&set(Some(3), two, false), &live));
+        assert!(!immutable_unchanged(&set(Some(3), json!([]), false), &live));
+    }
+
+    #[test]
+    fn replicas_are_handed_over_once_when_an_autoscaler_arrives() {
+        let exposure = exposure_yaml(
+            "apiVersion: exposure.dev/v1alpha1\nkind: Exposure\nmetadata: {name: db, namespace: shop}\nspec:\n  image: postgres:16\n  ports: [{containerPort: 5432}]\n  workload: StatefulSet\n  autoscaling: {minReplicas: 2, maxReplicas: 5}\n",
+        );
+        let child = |object: Value| DesiredChild {
+            kind: ChildKind::StatefulSet,
+            name: "db".into(),
+            object,
+        };
+        let desired = set(None, json!([]), true);
+        // We set 3 before; the new apply drops them: hand 3 over.
+        let live = set(Some(3), json!([]), false);
+        assert_eq!(
+            handover_replicas(&exposure, &child(desired.clone()), Some(&live)),
+            Some(3)
+        );
+        // Already handed over (the annotation is live): nothing.
+        let live = set(Some(4), json!([]), true);
+        assert_eq!(
+            handover_replicas(&exposure, &child(desired.clone()), Some(&live)),
+            None
+        );
+        // A new workload: nothing to hand over.
+        assert_eq!(handover_replicas(&exposure, &child(desired), None), None);
+    }
+}
