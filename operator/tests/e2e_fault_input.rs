@@ -226,6 +226,23 @@ async fn raw_apply(
     client.request_text(request).await.map(|_| ())
 }
 
+/// Most pods the flood's namespace may run: the sentinel's and two per target. Some mutations
+/// are valid and large (`replicas: 65536`); without a cap they fill every simulated node
+/// (110 pods each) and the other tests sharing the cluster wait for nodes in vain.
+const POD_CAP: usize = 1 + 2 * TARGETS + 4;
+
+async fn cap_pods(ns: &exposure_e2e::TestNamespace) -> Result<()> {
+    use k8s_openapi::api::core::v1::ResourceQuota;
+    let quota: ResourceQuota = serde_json::from_value(json!({
+        "metadata": {"name": "flood-pod-cap"},
+        "spec": {"hard": {"pods": POD_CAP.to_string()}},
+    }))?;
+    ns.api::<ResourceQuota>()
+        .create(&kube::api::PostParams::default(), &quota)
+        .await?;
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_bad_specs_is_refused_or_stalled_and_harms_nothing_else() -> Result<()> {
     let total: usize = std::env::var("EXPOSURE_FAULT_INPUT_MUTATIONS")
@@ -235,6 +252,7 @@ async fn a_flood_of_bad_specs_is_refused_or_stalled_and_harms_nothing_else() -> 
     let mut rng = Rng::from_env("fault-input");
     let (cluster, ns, op) = start_in_namespace("fault-input", &[]).await?;
     ensure_fast_storage_class(&cluster).await?;
+    cap_pods(&ns).await?;
     let client = cluster.client();
     let exposures: Api<Exposure> = ns.api();
     apply_spec(&exposures, "sentinel", web_spec("nginx:1.25")).await?;
