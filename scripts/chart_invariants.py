@@ -70,6 +70,8 @@ def problems(docs):
     check(args[0] == "run", "args start with run")
     watch = [a.split("=", 1)[1] for a in args if a.startswith("--namespace=")]
     sc_disabled = "--storage-classes-enabled=false" in args
+    watch_config_maps = "--watch-config-maps=false" not in args
+    watch_secrets = "--watch-secrets=true" in args
     replicas = dep["spec"]["replicas"]
     if replicas > 1:
         check("--leader-elect" in args, "replicas > 1 without --leader-elect")
@@ -78,15 +80,22 @@ def problems(docs):
         check(pdbs[0]["apiVersion"] == "policy/v1beta1", "PDB policy/v1beta1 for Kubernetes 1.20")
 
     # -- RBAC.
-    NAMESPACED = {"exposures", "exposures/status", "exposures/finalizers", "deployments", "services",
-                  "endpoints", "persistentvolumeclaims", "resourcequotas", "ingresses", "httproutes", "pods", "events"}
+    NAMESPACED = {"exposures", "exposures/status", "exposures/finalizers", "deployments", "statefulsets",
+                  "daemonsets", "services", "endpoints", "persistentvolumeclaims", "resourcequotas",
+                  "limitranges", "horizontalpodautoscalers", "poddisruptionbudgets", "ingresses",
+                  "httproutes", "pods", "events", "configmaps", "secrets"}
     sa_names = {s["metadata"]["name"] for s in kinds.get("ServiceAccount", [])}
     for role in kinds.get("ClusterRole", []) + kinds.get("Role", []):
         for rule in role.get("rules", []):
             res, verbs, groups = rule.get("resources", []), rule.get("verbs", []), rule.get("apiGroups", [])
             where = f"{role['kind']} {role['metadata']['name']} {groups} {res}"
             check("*" not in res and "*" not in verbs and "*" not in groups, f"wildcard in {where}")
-            check("secrets" not in res and "configmaps" not in res, f"secrets/configmaps in {where}")
+            # ConfigMaps and Secrets: read-only, and only with the flag that makes the operator
+            # watch them (spec.config's roll-on-change).
+            for private, wanted in (("configmaps", watch_config_maps), ("secrets", watch_secrets)):
+                if private in res:
+                    check(wanted and set(verbs) <= {"get", "list", "watch"},
+                          f"{private} in {where} (verbs {verbs}, watched: {wanted})")
             check("customresourcedefinitions" not in res, f"CRD access in {where}")
             if "storageclasses" in res:
                 check(not sc_disabled, f"StorageClass rule with storageClasses.enabled=false: {where}")

@@ -57,7 +57,16 @@ class ChartInvariants(unittest.TestCase):
         found = chart_invariants.problems(docs)
         self.assertIn("pod runAsUser non-root", found)
         self.assertTrue(any(p.startswith("wildcard in ClusterRole") for p in found), found)
-        self.assertTrue(any(p.startswith("secrets/configmaps in") for p in found), found)
+        self.assertTrue(any(p.startswith("secrets in") for p in found), found)
+
+    def test_secrets_are_readable_only_when_watched(self):
+        docs = copy.deepcopy(GOOD)
+        docs[2]["rules"].append({"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "watch"]})
+        found = chart_invariants.problems(copy.deepcopy(docs))
+        self.assertTrue(any(p.startswith("secrets in") for p in found), found)
+        container = docs[0]["spec"]["template"]["spec"]["containers"][0]
+        container["args"] = container["args"] + ["--watch-secrets=true"]
+        self.assertEqual(chart_invariants.problems(docs), [])
 
     def test_service_monitors_are_left_out_of_the_schema_validation(self):
         docs = copy.deepcopy(GOOD) + [{"kind": "ServiceMonitor"}]

@@ -77,12 +77,38 @@ else per watched namespace (Role). Every verb is what operator/src/controller/*.
 # checks create on the apply-creates path), so create is required. delete: pruning children no
 # longer desired, recreating a Service whose type cannot change in place, PVCs with
 # reclaim: Delete.
+# The workload (spec.workload): a Deployment, StatefulSet or DaemonSet. A StatefulSet whose
+# claim templates change is deleted (orphaning its pods, which the new one adopts) and created
+# again.
 - apiGroups: ["apps"]
-  resources: ["deployments"]
+  resources: ["deployments", "statefulsets", "daemonsets"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
 - apiGroups: [""]
-  resources: ["services", "endpoints", "persistentvolumeclaims", "resourcequotas"]
+  resources: ["services", "endpoints", "persistentvolumeclaims", "resourcequotas", "limitranges"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
+# spec.autoscaling and spec.disruption (autoscaling/v2 and policy/v1; v2beta2 and v1beta1 on
+# older clusters, same group).
+- apiGroups: ["autoscaling"]
+  resources: ["horizontalpodautoscalers"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+- apiGroups: ["policy"]
+  resources: ["poddisruptionbudgets"]
+  verbs: ["get", "list", "watch", "create", "patch", "delete"]
+{{- if .Values.config.watchConfigMaps }}
+# ConfigMaps mounted by spec.config: watched so that a change of their data rolls the pods
+# (the cache keeps a digest of the data, nothing else). Read-only.
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
+{{- if .Values.config.watchSecrets }}
+# Secrets mounted by spec.config (config.watchSecrets): likewise, a digest only, never a
+# value. Off by default: read access to every Secret of the watched namespaces is a grant a
+# platform team should choose.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["get", "list", "watch"]
+{{- end }}
 - apiGroups: ["networking.k8s.io"]
   resources: ["ingresses"]
   verbs: ["get", "list", "watch", "create", "patch", "delete"]
@@ -102,7 +128,8 @@ else per watched namespace (Role). Every verb is what operator/src/controller/*.
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["get", "list", "watch"]
-# core/v1 Events: listed (field selector on a PVC) to explain ProvisioningFailed claims.
+# core/v1 Events: listed (field selector) to explain ProvisioningFailed claims and a
+# StatefulSet's or DaemonSet's FailedCreate (a full quota, Pod Security).
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["list"]
