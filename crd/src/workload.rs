@@ -71,7 +71,11 @@ pub struct AutoscalingSpec {
     pub max_replicas: i32,
     /// Average CPU use across the pods, in percent of their CPU request. Default: 80 when
     /// neither target is set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "targetCPUUtilizationPercentage",
+        skip_serializing_if = "Option::is_none"
+    )]
     #[schemars(range(min = 1, max = 1000))]
     pub target_cpu_utilization_percentage: Option<i32>,
     /// Average memory use across the pods, in percent of their memory request.

@@ -89,3 +89,70 @@ fn metrics(scaling: &AutoscalingSpec) -> Vec<MetricSpec> {
     })
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::cluster::KubeVersion;
+    use crate::fixtures::{valid_on, ExposureFixture};
+
+    fn autoscaled(scaling: Value, workload: &str) -> exposure_crd::Exposure {
+        ExposureFixture::named("web")
+            .uid(Some("u"))
+            .spec(json!({
+                "image": "nginx:1.25", "workload": workload,
+                "ports": [{"containerPort": 80}], "autoscaling": scaling,
+            }))
+            .build()
+    }
+
+    #[test]
+    fn cpu_80_percent_unless_a_target_is_given() {
+        let cluster = ClusterInfo::default();
+        let exposure = autoscaled(json!({"minReplicas": 2, "maxReplicas": 5}), "Deployment");
+        let (hpa, legacy) = build_autoscaler(&valid_on(&exposure, &cluster), &cluster);
+        assert!(legacy.is_none());
+        let value = serde_json::to_value(hpa.expect("an HPA")).expect("serialises");
+        assert_eq!(value["apiVersion"], "autoscaling/v2");
+        assert_eq!(
+            value["spec"]["scaleTargetRef"],
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"})
+        );
+        assert_eq!(value["spec"]["minReplicas"], 2);
+        assert_eq!(value["spec"]["maxReplicas"], 5);
+        assert_eq!(
+            value["spec"]["metrics"],
+            json!([{"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 80}}}])
+        );
+
+        let memory_only = autoscaled(
+            json!({"minReplicas": 1, "maxReplicas": 3, "targetMemoryUtilizationPercentage": 70}),
+            "StatefulSet",
+        );
+        let (hpa, _) = build_autoscaler(&valid_on(&memory_only, &cluster), &cluster);
+        let value = serde_json::to_value(hpa.expect("an HPA")).expect("serialises");
+        assert_eq!(value["spec"]["scaleTargetRef"]["kind"], "StatefulSet");
+        assert_eq!(value["spec"]["metrics"].as_array().map(Vec::len), Some(1));
+        assert_eq!(value["spec"]["metrics"][0]["resource"]["name"], "memory");
+    }
+
+    #[test]
+    fn clusters_before_1_23_get_v2beta2() {
+        let cluster = ClusterInfo::new(KubeVersion::new(1, 20));
+        let exposure = autoscaled(
+            json!({"minReplicas": 2, "maxReplicas": 5, "targetCPUUtilizationPercentage": 60}),
+            "Deployment",
+        );
+        let (hpa, legacy) = build_autoscaler(&valid_on(&exposure, &cluster), &cluster);
+        assert!(hpa.is_none());
+        let value = serde_json::to_value(legacy.expect("a legacy HPA")).expect("serialises");
+        assert_eq!(value["apiVersion"], "autoscaling/v2beta2");
+        assert_eq!(
+            value["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            60
+        );
+    }
+}

@@ -41,3 +41,40 @@ pub(crate) fn build_disruption_budget(
         (None, Some(pdb.into()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::cluster::KubeVersion;
+    use crate::fixtures::{valid_on, ExposureFixture};
+
+    #[test]
+    fn the_budget_selects_the_pods_under_the_version_the_cluster_serves() {
+        let exposure = ExposureFixture::named("web")
+            .spec(
+                json!({"image": "nginx", "replicas": 3, "ports": [{"containerPort": 80}],
+                         "disruption": {"maxUnavailable": "25%"}}),
+            )
+            .build();
+        let current = ClusterInfo::default();
+        let (pdb, legacy) = build_disruption_budget(&valid_on(&exposure, &current), &current);
+        assert!(legacy.is_none());
+        let value = serde_json::to_value(pdb.expect("a PDB")).expect("serialises");
+        assert_eq!(value["apiVersion"], "policy/v1");
+        assert_eq!(value["spec"]["maxUnavailable"], "25%");
+        assert_eq!(
+            value["spec"]["selector"]["matchLabels"]["exposure.dev/name"],
+            "web"
+        );
+        assert_eq!(value["spec"].get("minAvailable"), None);
+
+        let old = ClusterInfo::new(KubeVersion::new(1, 20));
+        let (pdb, legacy) = build_disruption_budget(&valid_on(&exposure, &old), &old);
+        assert!(pdb.is_none());
+        let value = serde_json::to_value(legacy.expect("a legacy PDB")).expect("serialises");
+        assert_eq!(value["apiVersion"], "policy/v1beta1");
+        assert_eq!(value["spec"]["maxUnavailable"], "25%");
+    }
+}

@@ -251,3 +251,117 @@ fn config_volume(config: &ConfigVolume) -> Volume {
         ..Volume::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::build::ConfigSource;
+    use crate::fixtures::{valid_on, ExposureFixture};
+
+    fn template_of(spec: Value, config: &ConfigDigests) -> Value {
+        let exposure = ExposureFixture::named("web").spec(spec).build();
+        let cluster = ClusterInfo::default();
+        let template = template(
+            &valid_on(&exposure, &cluster),
+            &cluster,
+            config,
+            Claims::Shared,
+        )
+        .expect("a template");
+        serde_json::to_value(template).expect("serialises")
+    }
+
+    #[test]
+    fn scheduling_and_security_are_passed_through() {
+        let template = template_of(
+            json!({
+                "image": "nginx", "ports": [{"containerPort": 8080}],
+                "scheduling": {
+                    "nodeSelector": {"disktype": "ssd"},
+                    "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}],
+                    "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                        {"weight": 100, "podAffinityTerm": {"topologyKey": "kubernetes.io/hostname",
+                         "labelSelector": {"matchLabels": {"exposure.dev/name": "web"}}}}]}},
+                    "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
+                        "whenUnsatisfiable": "ScheduleAnyway"}],
+                    "priorityClassName": "high",
+                },
+                "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]},
+                                    "readOnlyRootFilesystem": true},
+                "podSecurityContext": {"runAsNonRoot": true, "runAsUser": 10001,
+                                       "seccompProfile": {"type": "RuntimeDefault"}},
+            }),
+            &ConfigDigests::default(),
+        );
+        let pod = &template["spec"];
+        assert_eq!(pod["nodeSelector"], json!({"disktype": "ssd"}));
+        assert_eq!(pod["tolerations"][0]["value"], "web");
+        assert_eq!(
+            pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+                [0]["weight"],
+            100
+        );
+        assert_eq!(pod["topologySpreadConstraints"][0]["maxSkew"], 1);
+        assert_eq!(pod["priorityClassName"], "high");
+        assert_eq!(
+            pod["securityContext"]["seccompProfile"]["type"],
+            "RuntimeDefault"
+        );
+        assert_eq!(
+            pod["containers"][0]["securityContext"]["capabilities"]["drop"],
+            json!(["ALL"])
+        );
+        // No config: no hash annotation, nothing else added.
+        assert_eq!(template["metadata"].get("annotations"), None);
+    }
+
+    #[test]
+    fn config_volumes_are_mounted_and_their_data_hashed() {
+        let spec = json!({
+            "image": "nginx", "ports": [{"containerPort": 80}],
+            "storage": [{"name": "data", "mountPath": "/data", "size": "1Gi"}],
+            "config": [
+                {"name": "conf", "mountPath": "/etc/nginx/conf.d", "configMap": "nginx-conf",
+                 "items": [{"key": "default.conf", "path": "default.conf"}]},
+                {"name": "tls", "mountPath": "/etc/tls", "secret": "web-tls", "readOnly": true},
+                {"name": "tmp", "mountPath": "/tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+            ],
+        });
+        let digests = |value: &str| {
+            ConfigDigests(BTreeMap::from([(
+                ConfigSource::ConfigMap("nginx-conf".into()),
+                Some(value.to_owned()),
+            )]))
+        };
+        let template = template_of(spec.clone(), &digests("d1"));
+        let pod = &template["spec"];
+        let volumes = pod["volumes"].as_array().expect("volumes");
+        assert_eq!(
+            volumes
+                .iter()
+                .map(|v| v["name"].as_str().unwrap_or_default())
+                .collect::<Vec<_>>(),
+            ["data", "conf", "tls", "tmp"]
+        );
+        assert_eq!(volumes[1]["configMap"]["name"], "nginx-conf");
+        assert_eq!(volumes[1]["configMap"]["items"][0]["path"], "default.conf");
+        assert_eq!(volumes[2]["secret"]["secretName"], "web-tls");
+        assert_eq!(volumes[3]["emptyDir"]["sizeLimit"], "64Mi");
+        let mounts = pod["containers"][0]["volumeMounts"]
+            .as_array()
+            .expect("mounts");
+        assert_eq!(mounts.len(), 4);
+        assert_eq!(mounts[2]["readOnly"], true);
+        let hash = template["metadata"]["annotations"][CONFIG_HASH].clone();
+        assert!(hash.is_string(), "{template}");
+        // Other data, another hash; the same data, the same hash.
+        let changed = template_of(spec.clone(), &digests("d2"));
+        assert_ne!(changed["metadata"]["annotations"][CONFIG_HASH], hash);
+        let same = template_of(spec, &digests("d1"));
+        assert_eq!(same["metadata"]["annotations"][CONFIG_HASH], hash);
+    }
+}

@@ -62,3 +62,120 @@ fn retention(volumes: &[StorageSpec]) -> StatefulSetPersistentVolumeClaimRetenti
         when_scaled: Some(policy.to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::build::{build, ChildKind};
+    use crate::cluster::KubeVersion;
+    use crate::fixtures::{valid_on, ExposureFixture};
+
+    fn database(reclaim: &str) -> exposure_crd::Exposure {
+        ExposureFixture::named("db")
+            .uid(Some("u-db"))
+            .spec(json!({
+                "image": "postgres:16",
+                "replicas": 3,
+                "workload": "StatefulSet",
+                "statefulSet": {"podManagementPolicy": "Parallel"},
+                "ports": [{"name": "pg", "containerPort": 5432}],
+                "storage": [{"name": "data", "mountPath": "/var/lib/postgresql", "size": "5Gi",
+                             "storageClassName": "fast", "reclaim": reclaim}],
+            }))
+            .build()
+    }
+
+    fn on(minor: u32) -> ClusterInfo {
+        ClusterInfo::new(KubeVersion::new(1, minor))
+    }
+
+    #[test]
+    fn volumes_become_claim_templates_behind_the_headless_service() {
+        let exposure = database("Retain");
+        let cluster = on(35);
+        let set = build_stateful_set(
+            &valid_on(&exposure, &cluster),
+            &cluster,
+            &ConfigDigests::default(),
+        )
+        .expect("a StatefulSet");
+        let spec = set.spec.expect("spec");
+        assert_eq!(spec.service_name.as_deref(), Some("db-headless"));
+        assert_eq!(spec.replicas, Some(3));
+        assert_eq!(spec.pod_management_policy.as_deref(), Some("Parallel"));
+        let templates = spec.volume_claim_templates.expect("claim templates");
+        assert_eq!(templates.len(), 1);
+        let claim = &templates[0];
+        assert_eq!(claim.metadata.name.as_deref(), Some("data"));
+        let labels = claim.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            labels
+                .get(exposure_crd::labels::PER_POD)
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            labels.get(exposure_crd::labels::VOLUME).map(String::as_str),
+            Some("data")
+        );
+        let claim_spec = claim.spec.clone().expect("claim spec");
+        assert_eq!(claim_spec.storage_class_name.as_deref(), Some("fast"));
+        // Pods mount the template by its name: no PVC volume in the pod template.
+        let pod = spec.template.spec.expect("pod spec");
+        assert!(pod.volumes.is_none(), "{:?}", pod.volumes);
+        let mounts = pod.containers[0].volume_mounts.clone().unwrap_or_default();
+        assert_eq!(mounts[0].name, "data");
+        let retention = spec
+            .persistent_volume_claim_retention_policy
+            .expect("retention on 1.35");
+        assert_eq!(retention.when_deleted.as_deref(), Some("Retain"));
+        assert_eq!(retention.when_scaled.as_deref(), Some("Retain"));
+    }
+
+    #[test]
+    fn reclaim_delete_deletes_per_pod_claims_and_old_clusters_get_no_policy() {
+        let exposure = database("Delete");
+        let cluster = on(35);
+        let retention = build_stateful_set(
+            &valid_on(&exposure, &cluster),
+            &cluster,
+            &ConfigDigests::default(),
+        )
+        .and_then(|s| s.spec)
+        .and_then(|s| s.persistent_volume_claim_retention_policy)
+        .expect("retention");
+        assert_eq!(retention.when_deleted.as_deref(), Some("Delete"));
+        assert_eq!(retention.when_scaled.as_deref(), Some("Delete"));
+
+        let retain = database("Retain");
+        let old = on(26);
+        let set = build_stateful_set(&valid_on(&retain, &old), &old, &ConfigDigests::default())
+            .expect("a StatefulSet");
+        assert_eq!(
+            set.spec
+                .and_then(|s| s.persistent_volume_claim_retention_policy),
+            None
+        );
+    }
+
+    #[test]
+    fn a_stateful_set_has_no_shared_claims_and_always_its_headless_service() {
+        let exposure = database("Retain");
+        let cluster = on(35);
+        let refs: Vec<(ChildKind, String)> = build(&valid_on(&exposure, &cluster), &cluster)
+            .in_apply_order()
+            .iter()
+            .map(|c| (c.kind(), c.name().to_owned()))
+            .collect();
+        assert_eq!(
+            refs,
+            [
+                (ChildKind::StatefulSet, "db".to_owned()),
+                (ChildKind::Service, "db".to_owned()),
+                (ChildKind::Service, "db-headless".to_owned()),
+            ]
+        );
+    }
+}
