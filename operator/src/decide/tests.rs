@@ -599,3 +599,201 @@ fn a_stopped_apply_says_what_was_applied_and_what_was_not() {
         }]
     );
 }
+
+// ---- workloads (issue #13) -------------------------------------------------------------------
+
+const STATEFUL: &str =
+    "  image: postgres:16\n  ports: [{name: pg, containerPort: 5432}]\n  workload: StatefulSet\n";
+
+/// A per-pod claim `name` of volume `volume`, owned (`owned_by`: kind) or not.
+fn per_pod_claim(name: &str, volume: &str, owned_by: Option<&str>) -> PersistentVolumeClaim {
+    object(json!({
+        "metadata": {
+            "name": name, "namespace": "shop", "uid": format!("live-{name}"),
+            "labels": {labels::MANAGED_BY: labels::MANAGER, labels::NAME: "web",
+                       labels::VOLUME: volume, labels::PER_POD: "true"},
+            "ownerReferences": owned_by.map_or(json!([]), |kind| json!([
+                {"apiVersion": "apps/v1", "kind": kind, "name": "web", "uid": "live-sts", "controller": false}])),
+        },
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }))
+}
+
+#[test]
+fn a_switch_to_a_stateful_set_keeps_the_shared_claim_even_with_reclaim_delete() {
+    let e = web(&format!(
+        "{STATEFUL}  storage: [{{name: data, mountPath: /data, size: 1Gi, reclaim: Delete}}]\n"
+    ));
+    let snapshot = Snapshot {
+        // The Deployment's claim, controlled by the Exposure (reclaim: Delete).
+        pvcs: vec![pvc("web-data", "1Gi", true)],
+        labelled: vec![(ChildKind::Deployment, labelled_meta("web", true))],
+        ..Snapshot::default()
+    };
+    // reclaim: Delete for a StatefulSet needs the claim retention policy (1.27).
+    let current = ClusterInfo::default();
+    let p = plan(decide(&e, &current, &policy(), snapshot, &at()).expect("serialises"));
+    assert!(p.delete_pvcs.is_empty(), "{:?}", p.delete_pvcs);
+    assert_eq!(p.release.len(), 1);
+    assert_eq!(p.release[0].name, "web-data");
+    assert!(
+        p.release[0]
+            .event
+            .note
+            .as_deref()
+            .unwrap_or_default()
+            .contains("the workload kind changed"),
+        "{:?}",
+        p.release[0].event
+    );
+    assert_eq!(
+        p.prune
+            .iter()
+            .map(|d| (d.kind, d.name.as_str()))
+            .collect::<Vec<_>>(),
+        [(ChildKind::Deployment, "web")]
+    );
+    assert_eq!(
+        p.apply
+            .iter()
+            .map(|s| (s.child.kind, s.child.name.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            (ChildKind::StatefulSet, "web"),
+            (ChildKind::Service, "web"),
+            (ChildKind::Service, "web-headless"),
+        ]
+    );
+}
+
+#[test]
+fn per_pod_claims_beyond_the_replicas_are_retained_never_deleted() {
+    let e = web(&format!(
+        "{STATEFUL}  replicas: 1\n  storage: [{{name: data, mountPath: /data, size: 1Gi}}]\n"
+    ));
+    let snapshot = Snapshot {
+        pvcs: vec![
+            per_pod_claim("data-web-0", "data", None),
+            per_pod_claim("data-web-1", "data", None),
+            per_pod_claim("data-web-2", "data", None),
+        ],
+        ..Snapshot::default()
+    };
+    let p = plan(run(&e, snapshot));
+    assert!(p.delete_pvcs.is_empty() && p.release.is_empty() && p.disown.is_empty());
+    let retained: Vec<&str> = p
+        .status
+        .retained_volumes
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(retained, ["data-web-1", "data-web-2"]);
+    assert!(p.status.retained_volumes.iter().all(|r| r.volume == "data"));
+}
+
+#[test]
+fn leaving_a_stateful_set_disowns_its_claims_so_they_outlive_it() {
+    // Back to a Deployment: the StatefulSet is pruned; its claims (owned by it: reclaim Delete)
+    // lose their ownerReferences first, and every one is listed as retained.
+    let e = web(&format!(
+        "{APP}  storage: [{{name: data, mountPath: /data, size: 1Gi, reclaim: Delete}}]\n"
+    ));
+    let snapshot = Snapshot {
+        pvcs: vec![
+            per_pod_claim("data-web-0", "data", Some("StatefulSet")),
+            per_pod_claim("data-web-1", "data", Some("Pod")),
+        ],
+        labelled: vec![(ChildKind::StatefulSet, labelled_meta("web", true))],
+        ..Snapshot::default()
+    };
+    let p = plan(run(&e, snapshot));
+    assert_eq!(
+        p.disown.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["data-web-0", "data-web-1"]
+    );
+    assert_eq!(
+        p.prune.iter().map(|d| d.kind).collect::<Vec<_>>(),
+        [ChildKind::StatefulSet]
+    );
+    assert_eq!(p.status.retained_volumes.len(), 2);
+    assert!(p.delete_pvcs.is_empty());
+}
+
+#[test]
+fn a_changed_claim_template_recreates_the_stateful_set() {
+    let e = web(&format!(
+        "{STATEFUL}  storage: [{{name: data, mountPath: /data, size: 2Gi}}]\n"
+    ));
+    let mut live = live_as_desired(&e);
+    let key = (ChildKind::StatefulSet, "web".to_string());
+    live.get_mut(&key).unwrap()["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]
+        ["requests"]["storage"] = json!("1Gi");
+    let p = plan(run(
+        &e,
+        Snapshot {
+            live: live.clone(),
+            ..Snapshot::default()
+        },
+    ));
+    let step = p
+        .apply
+        .iter()
+        .find(|s| s.child.kind == ChildKind::StatefulSet)
+        .expect("the StatefulSet");
+    assert!(step.recreate);
+    // Replicas alone change in place.
+    let e = web(&format!(
+        "{STATEFUL}  replicas: 5\n  storage: [{{name: data, mountPath: /data, size: 1Gi}}]\n"
+    ));
+    let live = live_as_desired(&web(&format!(
+        "{STATEFUL}  replicas: 2\n  storage: [{{name: data, mountPath: /data, size: 1Gi}}]\n"
+    )));
+    let p = plan(run(
+        &e,
+        Snapshot {
+            live,
+            ..Snapshot::default()
+        },
+    ));
+    assert!(p.apply.iter().all(|s| !s.recreate));
+}
+
+#[test]
+fn replicas_are_handed_over_when_an_autoscaler_arrives() {
+    let before = web(&format!("{APP}  replicas: 3\n"));
+    let after = web(&format!(
+        "{APP}  replicas: 3\n  autoscaling: {{minReplicas: 2, maxReplicas: 6}}\n"
+    ));
+    let p = plan(run(
+        &after,
+        Snapshot {
+            live: live_as_desired(&before),
+            ..Snapshot::default()
+        },
+    ));
+    let deployment = p
+        .apply
+        .iter()
+        .find(|s| s.child.kind == ChildKind::Deployment)
+        .expect("the Deployment");
+    assert_eq!(deployment.handover_replicas, Some(3));
+    assert_eq!(deployment.child.object["spec"].get("replicas"), None);
+    assert_eq!(
+        p.apply
+            .iter()
+            .map(|s| s.child.kind)
+            .filter(|k| *k == ChildKind::LegacyHorizontalPodAutoscaler)
+            .count(),
+        1,
+        "1.20 gets autoscaling/v2beta2"
+    );
+    // Once handed over (the annotation is live), later applies hand nothing over.
+    let p = plan(run(
+        &after,
+        Snapshot {
+            live: live_as_desired(&after),
+            ..Snapshot::default()
+        },
+    ));
+    assert!(p.apply.iter().all(|s| s.handover_replicas.is_none()));
+}

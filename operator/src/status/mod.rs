@@ -689,8 +689,14 @@ fn claim_names(target: &Target<'_>, observed: &Observed) -> Vec<String> {
     if target.workload() != Some(WorkloadKind::StatefulSet) {
         return volumes.map(|v| pvc_name(target.name, &v.name)).collect();
     }
-    let replicas =
-        workload::counts(WorkloadKind::StatefulSet, observed).map_or(0, |c| c.desired.max(0));
+    // Until the StatefulSet exists, the replicas it will have.
+    let replicas = workload::counts(WorkloadKind::StatefulSet, observed).map_or_else(
+        || match &target.spec.autoscaling {
+            Some(scaling) => scaling.min_replicas,
+            None => target.spec.replicas.unwrap_or(1),
+        },
+        |c| c.desired,
+    );
     volumes
         .flat_map(|v| (0..replicas).map(move |i| per_pod_pvc_name(target.name, &v.name, i)))
         .collect()
@@ -744,6 +750,9 @@ fn assess_storage(target: &Target<'_>, observed: &Observed) -> Verdict {
         .into_iter()
         .find(|worst| problems.iter().any(|(reason, _)| reason == worst));
     let Some(worst) = worst else {
+        if bound.is_empty() {
+            return Verdict::holds(reason::BOUND, "no claims while scaled to 0");
+        }
         return Verdict::holds(reason::BOUND, format!("PVCs bound: {}", bound.join(", ")));
     };
     let verdict = Verdict::fails(

@@ -13,6 +13,7 @@ use crate::build::Children;
 use crate::fixtures::{object, ExposureFixture};
 
 mod blocked;
+mod kinds;
 mod stability;
 mod storage;
 mod visibility;

@@ -42,6 +42,7 @@ mod gateway;
 mod ingress;
 mod metadata;
 mod order;
+mod pod;
 mod ports;
 mod probes;
 mod storage;
