@@ -360,11 +360,16 @@ async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
         .await?;
         for res in [
             "deployments.apps",
+            "statefulsets.apps",
+            "daemonsets.apps",
+            "horizontalpodautoscalers.autoscaling",
+            "poddisruptionbudgets.policy",
             "services",
             "endpoints",
             "endpointslices.discovery.k8s.io",
             "persistentvolumeclaims",
             "resourcequotas",
+            "limitranges",
             "ingresses.networking.k8s.io",
         ] {
             for verb in ["get", "list", "watch", "create", "patch", "delete"] {
@@ -407,11 +412,22 @@ async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
         )
         .await?;
 
+        // ConfigMaps mounted by spec.config: read-only where Exposures are watched (the
+        // chart's default config.watchConfigMaps), never written.
+        for verb in ["get", "list", "watch"] {
+            expect(rbac, true, &[verb, "configmaps", "-n", &w]).await?;
+        }
+        for verb in ["create", "patch", "update", "delete"] {
+            expect(rbac, false, &[verb, "configmaps", "-n", &w]).await?;
+        }
+        let cluster_wide = std::ptr::eq(rbac, &cluster_mode);
+        expect(rbac, cluster_wide, &["list", "configmaps", "-n", &o]).await?;
+
         // What it must not do, anywhere.
         for ns in [&w, &o, &own] {
             for verb in ["get", "list", "watch"] {
+                // Secrets only with config.watchSecrets (off by default).
                 expect(rbac, false, &[verb, "secrets", "-n", ns]).await?;
-                expect(rbac, false, &[verb, "configmaps", "-n", ns]).await?;
             }
             expect(rbac, false, &["create", "pods", "-n", ns]).await?;
             expect(rbac, false, &["delete", "pods", "-n", ns]).await?;
@@ -493,14 +509,20 @@ async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
     for res in [
         "exposures.exposure.dev",
         "deployments.apps",
+        "statefulsets.apps",
+        "daemonsets.apps",
+        "horizontalpodautoscalers.autoscaling",
+        "poddisruptionbudgets.policy",
         "services",
         "endpoints",
         "endpointslices.discovery.k8s.io",
         "persistentvolumeclaims",
         "resourcequotas",
+        "limitranges",
         "ingresses.networking.k8s.io",
         "pods",
         "events",
+        "configmaps",
     ] {
         expect(n, false, &["list", res, "--all-namespaces"]).await?;
         expect(n, false, &["watch", res, "--all-namespaces"]).await?;
@@ -513,10 +535,30 @@ async fn rbac_forbids_what_the_operator_must_not_do() -> Result<()> {
     }
     expect(n, false, &["create", "events.events.k8s.io", "-n", &o]).await?;
 
+    // config.watchSecrets: Secrets become readable where Exposures are watched, never
+    // writable, nowhere else.
+    let with_secrets = install_rbac(
+        &cluster,
+        &[
+            format!("watchNamespaces={{{w}}}"),
+            "config.watchSecrets=true".to_string(),
+        ],
+    )
+    .await?;
+    wait_authorized(&with_secrets, &w).await?;
+    for verb in ["get", "list", "watch"] {
+        expect(&with_secrets, true, &[verb, "secrets", "-n", &w]).await?;
+        expect(&with_secrets, false, &[verb, "secrets", "-n", &o]).await?;
+    }
+    for verb in ["create", "patch", "update", "delete"] {
+        expect(&with_secrets, false, &[verb, "secrets", "-n", &w]).await?;
+    }
+
     watched.cleanup().await?;
     other.cleanup().await?;
     cleanup(cluster_mode, Vec::new()).await?;
-    cleanup(namespaced, Vec::new()).await
+    cleanup(namespaced, Vec::new()).await?;
+    cleanup(with_secrets, Vec::new()).await
 }
 
 /// Tests that need the in-tree GlusterFS provisioner (Kubernetes < 1.26): scripts/test-all.sh

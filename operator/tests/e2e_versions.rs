@@ -110,17 +110,28 @@ async fn autoscaler_budget_and_claim_retention_follow_the_cluster() -> Result<()
     let info = exposure_operator::cluster::ClusterInfo::new(version);
     let exposures: Api<Exposure> = ns.api();
     apply_spec(&exposures, "scaled", autoscaled_with_budget()).await?;
-    apply_spec(&exposures, "db", stateful_with_reclaim_delete("no-such-class")).await?;
+    apply_spec(
+        &exposures,
+        "db",
+        stateful_with_reclaim_delete("no-such-class"),
+    )
+    .await?;
 
-    let scaled = wait_exposure(&op, &exposures, "scaled", "autoscaler and budget reported", |e| {
-        e.status.as_ref().is_some_and(|s| {
-            s.autoscaler.as_ref().and_then(|a| a.current_replicas) == Some(2)
-                && s.disruption_budget
-                    .as_ref()
-                    .and_then(|b| b.disruptions_allowed)
-                    .is_some()
-        })
-    })
+    let scaled = wait_exposure(
+        &op,
+        &exposures,
+        "scaled",
+        "autoscaler and budget reported",
+        |e| {
+            e.status.as_ref().is_some_and(|s| {
+                s.autoscaler.as_ref().and_then(|a| a.current_replicas) == Some(2)
+                    && s.disruption_budget
+                        .as_ref()
+                        .and_then(|b| b.disruptions_allowed)
+                        .is_some()
+            })
+        },
+    )
     .await?;
     let kinds: Vec<(String, String)> = scaled
         .status
@@ -146,8 +157,18 @@ async fn autoscaler_budget_and_claim_retention_follow_the_cluster() -> Result<()
         },
     );
     for (group, version, plural, kind) in [
-        ("autoscaling", hpa_version, "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
-        ("policy", pdb_version, "poddisruptionbudgets", "PodDisruptionBudget"),
+        (
+            "autoscaling",
+            hpa_version,
+            "horizontalpodautoscalers",
+            "HorizontalPodAutoscaler",
+        ),
+        (
+            "policy",
+            pdb_version,
+            "poddisruptionbudgets",
+            "PodDisruptionBudget",
+        ),
     ] {
         let ar = kube::core::ApiResource::from_gvk_with_plural(
             &kube::core::GroupVersionKind::gvk(group, version, kind),
@@ -155,7 +176,10 @@ async fn autoscaler_budget_and_claim_retention_follow_the_cluster() -> Result<()
         );
         let api: Api<kube::core::DynamicObject> =
             Api::namespaced_with(cluster.client(), ns.name(), &ar);
-        let object = api.get("scaled").await.context(format!("{group}/{version} {kind}"))?;
+        let object = api
+            .get("scaled")
+            .await
+            .context(format!("{group}/{version} {kind}"))?;
         // The operator applied it under this version: its field manager is there.
         let managers: Vec<String> = object
             .metadata
@@ -176,8 +200,7 @@ async fn autoscaler_budget_and_claim_retention_follow_the_cluster() -> Result<()
         })
         .await?;
         ensure!(
-            condition(&db, exposure_crd::condition::STALLED)
-                .is_none_or(|c| c.status != "True"),
+            condition(&db, exposure_crd::condition::STALLED).is_none_or(|c| c.status != "True"),
             "stalled: {}",
             stalled_message(&db)
         );
