@@ -8,6 +8,9 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use super::{is_qualified_name, Checker, QUALIFIED_NAME};
 use crate::quantity::QuantityValue;
 
+/// One field of `spec.quota.limits`, parsed: resource → (value, as written).
+type ParsedLimits<'a> = BTreeMap<&'a str, (QuantityValue, &'a Quantity)>;
+
 impl Checker<'_> {
     pub(super) fn quota(&mut self) {
         let Some(quota) = &self.spec.quota else {
@@ -41,7 +44,7 @@ impl Checker<'_> {
             ("default", default),
             ("max", max),
         ];
-        let mut parsed: Vec<(&str, BTreeMap<&str, (QuantityValue, &Quantity)>)> = Vec::new();
+        let mut parsed: Vec<(&str, ParsedLimits<'_>)> = Vec::new();
         for (name, map) in fields {
             let mut values = BTreeMap::new();
             for (resource, quantity) in map {
