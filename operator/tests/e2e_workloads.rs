@@ -36,6 +36,8 @@ use support::*;
 
 /// The pod-template annotation with the hash of the mounted configuration data.
 const CONFIG_HASH: &str = "exposure.dev/config-hash";
+/// Short resyncs, for the checks that a settled Exposure costs no writes.
+const RESYNC: &[&str] = &["--resync-seconds", "2"];
 
 /// One test's namespace, operator and the StorageClasses it made.
 struct Env {
@@ -117,6 +119,29 @@ impl Env {
         .await
     }
 
+    /// Once the operator's writes have settled, several resyncs (the operator runs with
+    /// [`RESYNC`]) cost no write: nothing it applied drifts from what it reads back.
+    async fn no_writes_at_rest(&self) -> Result<()> {
+        let before = settled_writes(&self.op).await?;
+        let metrics_before = self.op.metrics().await?;
+        let reconciles = metric_sum(&metrics_before, "exposure_reconciles_total", None);
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        let metrics_after = self.op.metrics().await?;
+        ensure!(
+            metric_sum(&metrics_after, "exposure_reconciles_total", None) >= reconciles + 2.0,
+            "no resync happened in 8 s"
+        );
+        let after = metric_sum(&metrics_after, "exposure_api_writes_total", None);
+        ensure!(
+            after == before,
+            "writes at rest:\n--- before:\n{}\n--- after:\n{}\n--- operator log:\n{}",
+            write_lines(&metrics_before),
+            write_lines(&metrics_after),
+            self.op.logs()
+        );
+        Ok(())
+    }
+
     /// Namespace first (the operator removes its finalizers while it goes), then the operator,
     /// then the StorageClasses.
     async fn finish(self) -> Result<()> {
@@ -126,6 +151,32 @@ impl Env {
         drop(guards);
         Ok(())
     }
+}
+
+/// Waits until the operator's write counter has not moved for 5 s, and returns it.
+async fn settled_writes(op: &Operator) -> Result<f64> {
+    let mut last = op.writes(None).await?;
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let now = op.writes(None).await?;
+        if now == last {
+            return Ok(now);
+        }
+        last = now;
+    }
+    Err(anyhow!(
+        "the operator kept writing for 60 s:\n{}\n--- operator log:\n{}",
+        write_lines(&op.metrics().await?),
+        op.logs()
+    ))
+}
+
+fn write_lines(metrics: &str) -> String {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("exposure_api_writes_total"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn status(e: &Exposure) -> ExposureStatus {
@@ -220,7 +271,7 @@ fn data_volume(class: &str, reclaim: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stateful_set_runs_behind_its_headless_service_with_a_bound_claim_per_pod() -> Result<()> {
-    let mut env = Env::start("wl-sts", &[]).await?;
+    let mut env = Env::start("wl-sts", RESYNC).await?;
     let class = env.simulated_class("wl-sts").await?;
     env.apply(
         "db",
@@ -291,6 +342,13 @@ async fn stateful_set_runs_behind_its_headless_service_with_a_bound_claim_per_po
         .get_opt("db-data")
         .await?
         .is_none());
+    // Settled: resyncs neither write nor recreate the StatefulSet (its claim templates read
+    // back with the API server's defaults).
+    env.no_writes_at_rest().await?;
+    ensure!(
+        env.api::<StatefulSet>().get("db").await?.uid() == set.uid(),
+        "the StatefulSet was recreated at rest"
+    );
     env.finish().await
 }
 
@@ -416,13 +474,14 @@ async fn kind_switches_keep_the_claims(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_deployment_to_stateful_set_and_back_keeps_and_readopts_the_claim() -> Result<()>
 {
-    let mut env = Env::start("wl-switch", &[]).await?;
+    let mut env = Env::start("wl-switch", RESYNC).await?;
     let class = env.simulated_class("wl-switch").await?;
     // Both reclaim policies, side by side.
     tokio::try_join!(
         kind_switches_keep_the_claims(&env, &class, "keep", "Retain"),
         kind_switches_keep_the_claims(&env, &class, "drop", "Delete"),
     )?;
+    env.no_writes_at_rest().await?;
     env.finish().await
 }
 
@@ -430,7 +489,7 @@ async fn switching_deployment_to_stateful_set_and_back_keeps_and_readopts_the_cl
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stateful_set_scale_down_retains_per_pod_claims_and_scale_up_reuses_them() -> Result<()> {
-    let mut env = Env::start("wl-scale", &[]).await?;
+    let mut env = Env::start("wl-scale", RESYNC).await?;
     let class = env.simulated_class("wl-scale").await?;
     let spec = |replicas: i32| {
         app_with(json!({
@@ -490,6 +549,7 @@ async fn stateful_set_scale_down_retains_per_pod_claims_and_scale_up_reuses_them
             claims_of(&pod)
         );
     }
+    env.no_writes_at_rest().await?;
     env.finish().await
 }
 
@@ -497,7 +557,7 @@ async fn stateful_set_scale_down_retains_per_pod_claims_and_scale_up_reuses_them
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn daemon_set_runs_one_pod_on_each_simulated_node() -> Result<()> {
-    let env = Env::start("wl-ds", &[]).await?;
+    let env = Env::start("wl-ds", RESYNC).await?;
     // The kwok nodes of e2e/kwok/nodes.yaml (annotation kwok.x-k8s.io/node: fake).
     let nodes: BTreeSet<String> = Api::<Node>::all(env.cluster.client())
         .list(&ListParams::default())
@@ -545,36 +605,11 @@ async fn daemon_set_runs_one_pod_on_each_simulated_node() -> Result<()> {
         "pods on {on:?}, nodes {nodes:?}"
     );
     ensure!(env.api::<Deployment>().get_opt("agent").await?.is_none());
+    env.no_writes_at_rest().await?;
     env.finish().await
 }
 
 // ---- 5. HorizontalPodAutoscaler ---------------------------------------------------------------
-
-/// Waits until the operator's write counter has not moved for 5 s, and returns it.
-async fn settled_writes(op: &Operator) -> Result<f64> {
-    let mut last = op.writes(None).await?;
-    for _ in 0..12 {
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        let now = op.writes(None).await?;
-        if now == last {
-            return Ok(now);
-        }
-        last = now;
-    }
-    Err(anyhow!(
-        "the operator kept writing for 60 s:\n{}\n--- operator log:\n{}",
-        write_lines(&op.metrics().await?),
-        op.logs()
-    ))
-}
-
-fn write_lines(metrics: &str) -> String {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with("exposure_api_writes_total"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
 
 /// Whether the field manager `manager` owns `spec.replicas` of the object.
 fn owns_replicas(meta: &kube::api::ObjectMeta, manager: &str) -> bool {
@@ -589,7 +624,7 @@ fn owns_replicas(meta: &kube::api::ObjectMeta, manager: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn autoscaler_takes_over_replicas_without_a_dip_and_costs_no_writes_at_rest() -> Result<()> {
-    let env = Env::start("wl-hpa", &["--resync-seconds", "2"]).await?;
+    let env = Env::start("wl-hpa", RESYNC).await?;
     env.apply("web", app_with(json!({ "replicas": 3 }))).await?;
     env.ready_and("web", "3 ready replicas", |e| ready_replicas(e) == Some(3))
         .await?;
@@ -681,23 +716,7 @@ async fn autoscaler_takes_over_replicas_without_a_dip_and_costs_no_writes_at_res
     );
 
     // Settled: no writes across several 2 s resyncs.
-    let before = settled_writes(&env.op).await?;
-    let metrics_before = env.op.metrics().await?;
-    let reconciles = metric_sum(&metrics_before, "exposure_reconciles_total", None);
-    tokio::time::sleep(Duration::from_secs(8)).await;
-    let metrics_after = env.op.metrics().await?;
-    ensure!(
-        metric_sum(&metrics_after, "exposure_reconciles_total", None) >= reconciles + 2.0,
-        "no resync happened in 8 s"
-    );
-    let after = metric_sum(&metrics_after, "exposure_api_writes_total", None);
-    ensure!(
-        after == before,
-        "writes at rest:\n--- before:\n{}\n--- after:\n{}\n--- operator log:\n{}",
-        write_lines(&metrics_before),
-        write_lines(&metrics_after),
-        env.op.logs()
-    );
+    env.no_writes_at_rest().await?;
 
     watch.abort();
     let seen = seen.lock().map(|s| s.clone()).unwrap_or_default();
@@ -717,7 +736,7 @@ async fn autoscaler_takes_over_replicas_without_a_dip_and_costs_no_writes_at_res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disruption_budget_allows_one_eviction_of_two_ready_pods() -> Result<()> {
-    let env = Env::start("wl-pdb", &[]).await?;
+    let env = Env::start("wl-pdb", RESYNC).await?;
     env.apply(
         "web",
         app_with(json!({ "replicas": 2, "disruption": { "minAvailable": 1 } })),
@@ -754,6 +773,7 @@ async fn disruption_budget_allows_one_eviction_of_two_ready_pods() -> Result<()>
         pdb_status.disruptions_allowed == 1 && pdb_status.expected_pods == 2,
         "{pdb_status:?}"
     );
+    env.no_writes_at_rest().await?;
     env.finish().await
 }
 
@@ -784,7 +804,7 @@ async fn pod_names(env: &Env, name: &str) -> Result<BTreeSet<String>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_map_data_change_rolls_the_pods_and_a_label_change_does_not() -> Result<()> {
-    let env = Env::start("wl-config", &[]).await?;
+    let env = Env::start("wl-config", RESYNC).await?;
     let config_maps: Api<ConfigMap> = env.api();
     let cm: ConfigMap = serde_json::from_value(json!({
         "metadata": { "name": "app-config" },
@@ -864,6 +884,7 @@ async fn config_map_data_change_rolls_the_pods_and_a_label_change_does_not() -> 
     .await?;
     ensure!(replica_sets(&env, "web").await? == sets);
     ensure!(pod_names(&env, "web").await? == new_pods);
+    env.no_writes_at_rest().await?;
     env.finish().await
 }
 
@@ -948,7 +969,7 @@ async fn missing_config_map_is_named_and_creating_it_rolls_the_pods() -> Result<
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limit_range_defaults_reach_the_pods() -> Result<()> {
-    let env = Env::start("wl-limits", &[]).await?;
+    let env = Env::start("wl-limits", RESYNC).await?;
     env.apply(
         "web",
         app_with(json!({
@@ -1018,6 +1039,7 @@ async fn limit_range_defaults_reach_the_pods() -> Result<()> {
     })
     .await?;
     check(&replacement)?;
+    env.no_writes_at_rest().await?;
     env.finish().await
 }
 
