@@ -553,6 +553,113 @@ async fn stateful_set_scale_down_retains_per_pod_claims_and_scale_up_reuses_them
     env.finish().await
 }
 
+/// The claim templates are immutable: the operator recreates the StatefulSet, deleting the old
+/// one with its pods orphaned, and the new one adopts them (same pods, same claims).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stateful_set_claim_template_change_recreates_it_keeping_pods_and_claims() -> Result<()> {
+    let mut env = Env::start("wl-recreate", RESYNC).await?;
+    let class = env.simulated_class("wl-recreate").await?;
+    let spec = |size: &str| {
+        let mut volume = data_volume(&class, "Retain");
+        volume[0]["size"] = json!(size);
+        app_with(json!({
+            "workload": "StatefulSet",
+            "replicas": 2,
+            "statefulSet": { "podManagementPolicy": "Parallel" },
+            "storage": volume,
+        }))
+    };
+    env.apply("db", spec("1Gi")).await?;
+    env.ready_and("db", "2 ready replicas", |e| ready_replicas(e) == Some(2))
+        .await?;
+    let sets: Api<StatefulSet> = env.api();
+    let old_set = uid(&sets.get("db").await?)?;
+    let mut kept = BTreeMap::new();
+    for ordinal in 0..2 {
+        let pod = env.api::<Pod>().get(&format!("db-{ordinal}")).await?;
+        kept.insert(pod.name_any(), uid(&pod)?);
+        let claim = env.bound(&format!("data-db-{ordinal}")).await?;
+        kept.insert(claim.name_any(), uid(&claim)?);
+    }
+
+    env.apply("db", spec("2Gi")).await?;
+    let template_size = |s: &StatefulSet| {
+        s.spec
+            .as_ref()?
+            .volume_claim_templates
+            .as_ref()?
+            .first()?
+            .spec
+            .as_ref()?
+            .resources
+            .as_ref()?
+            .requests
+            .as_ref()?
+            .get("storage")
+            .map(|q| q.0.clone())
+    };
+    let new_set = wait_for(
+        &sets,
+        "db",
+        "a new StatefulSet with 2Gi claims",
+        TIMEOUT,
+        |s| {
+            s.uid().as_deref() != Some(old_set.as_str())
+                && template_size(s).as_deref() == Some("2Gi")
+        },
+    )
+    .await
+    .map_err(|e| anyhow!("{e:#}\n--- operator log:\n{}", env.op.logs()))?;
+    let e = env
+        .ready_and("db", "2 ready replicas under the new StatefulSet", |e| {
+            ready_replicas(e) == Some(2)
+        })
+        .await?;
+    eprintln!("after the recreate: {:?}", status(&e));
+    for (name, want) in &kept {
+        let have = if name.starts_with("data-") {
+            uid(&env.api::<PersistentVolumeClaim>().get(name).await?)?
+        } else {
+            let pod = env.api::<Pod>().get(name).await?;
+            let owner = pod
+                .owner_references()
+                .iter()
+                .find(|r| r.controller == Some(true))
+                .map(|r| r.uid.clone());
+            ensure!(
+                owner == new_set.uid(),
+                "pod {name} is not adopted by the new StatefulSet: {owner:?}"
+            );
+            uid(&pod)?
+        };
+        ensure!(have == *want, "{name} was replaced by the recreate");
+    }
+    // What it does not do: the existing claims keep their 1Gi. Kubernetes 1.35's StatefulSet
+    // controller never resizes claims it made, nor does the operator; only new replicas get
+    // 2Gi claims, and the status does not say so (reported, not changed here).
+    for ordinal in 0..2 {
+        let claim = env
+            .api::<PersistentVolumeClaim>()
+            .get(&format!("data-db-{ordinal}"))
+            .await?;
+        let size = claim
+            .spec
+            .and_then(|s| s.resources)
+            .and_then(|r| r.requests)
+            .and_then(|r| r.get("storage").map(|q| q.0.clone()));
+        ensure!(
+            size.as_deref() == Some("1Gi"),
+            "data-db-{ordinal}: {size:?}"
+        );
+    }
+    env.no_writes_at_rest().await?;
+    ensure!(
+        sets.get("db").await?.uid() == new_set.uid(),
+        "the StatefulSet was recreated again at rest"
+    );
+    env.finish().await
+}
+
 // ---- 4. DaemonSet -----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
