@@ -995,6 +995,70 @@ async fn config_map_data_change_rolls_the_pods_and_a_label_change_does_not() -> 
     env.finish().await
 }
 
+/// Secrets are read only with `--watch-secrets=true`: without it a mounted Secret is not part
+/// of the hash (no annotation, nothing rolls); with it, a change of its data rolls the pods.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_data_change_rolls_the_pods_only_with_watch_secrets() -> Result<()> {
+    let mut env = Env::start("wl-secret", &[]).await?;
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = env.api();
+    let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+        "metadata": { "name": "creds" },
+        "stringData": { "password": "one" },
+    }))?;
+    secrets.create(&PostParams::default(), &secret).await?;
+    env.apply(
+        "web",
+        app_with(json!({
+            "replicas": 1,
+            "config": [{ "name": "creds", "mountPath": "/etc/creds", "secret": "creds" }],
+        })),
+    )
+    .await?;
+    env.ready_and("web", "1 ready replica", |e| ready_replicas(e) == Some(1))
+        .await?;
+    let deployments: Api<Deployment> = env.api();
+    ensure!(
+        config_hash_of(&deployments.get("web").await?).is_none(),
+        "a Secret the operator may not read is not hashed"
+    );
+
+    // The same namespace under an operator that may read Secrets.
+    let old = std::mem::replace(
+        &mut env.op,
+        Operator::start(&env.cluster, &[env.ns.name()], &["--watch-secrets=true"]).await?,
+    );
+    old.stop().await?;
+    let first = wait_for(&deployments, "web", "a config hash", TIMEOUT, |d| {
+        config_hash_of(d).is_some()
+    })
+    .await
+    .map_err(|e| anyhow!("{e:#}\n--- operator log:\n{}", env.op.logs()))?;
+    let first = config_hash_of(&first).context("config hash")?;
+    env.ready_and("web", "rolled out", |e| ready_replicas(e) == Some(1))
+        .await?;
+    let old_pods = pod_names(&env, "web").await?;
+    secrets
+        .patch(
+            "creds",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "stringData": { "password": "two" } })),
+        )
+        .await?;
+    wait_for(&deployments, "web", "a new config hash", TIMEOUT, |d| {
+        config_hash_of(d).is_some_and(|h| h != first)
+    })
+    .await
+    .map_err(|e| anyhow!("{e:#}\n--- operator log:\n{}", env.op.logs()))?;
+    env.ready_and("web", "rolled out", |e| ready_replicas(e) == Some(1))
+        .await?;
+    eventually("new pods", TIMEOUT, || async {
+        let now = pod_names(&env, "web").await?;
+        Ok((now.len() == 1 && now.is_disjoint(&old_pods)).then_some(()))
+    })
+    .await?;
+    env.finish().await
+}
+
 /// A ConfigMap a pod mounts but that does not exist. A real kubelet would leave such a pod in
 /// ContainerCreating (FailedMount); kwok makes every pod Running and Ready whatever it mounts,
 /// so with a plain image the Exposure becomes Ready here. What is deterministic and asserted:
