@@ -836,6 +836,30 @@ async fn autoscaler_takes_over_replicas_without_a_dip_and_costs_no_writes_at_res
         deployments.get("web").await?.spec.and_then(|s| s.replicas) == Some(3),
         "the replicas the autoscaler kept"
     );
+
+    // And back: fixed replicas again, the autoscaler pruned, the operator owns replicas.
+    env.apply("web", app_with(json!({ "replicas": 2 }))).await?;
+    wait_for_deletion(&hpas, "web", TIMEOUT)
+        .await
+        .context("the HorizontalPodAutoscaler is pruned")?;
+    let e = env
+        .ready_and("web", "2 ready replicas, no autoscaler", |e| {
+            ready_replicas(e) == Some(2) && status(e).replicas == Some(2)
+        })
+        .await?;
+    ensure!(status(&e).autoscaler.is_none(), "{:?}", status(&e));
+    let d = deployments.get("web").await?;
+    ensure!(d.spec.as_ref().and_then(|s| s.replicas) == Some(2));
+    ensure!(
+        !d.annotations()
+            .contains_key(labels::REPLICAS_FROM_AUTOSCALER),
+        "{:?}",
+        d.annotations()
+    );
+    ensure!(
+        owns_replicas(&d.metadata, labels::MANAGER),
+        "the operator's apply owns spec.replicas again"
+    );
     env.finish().await
 }
 
