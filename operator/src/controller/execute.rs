@@ -29,8 +29,8 @@ pub const QUOTA_RECHECK: Duration = Duration::from_secs(30);
 /// What the executor did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Done {
-    /// Every step of the plan succeeded.
-    Applied,
+    /// Every step of the plan succeeded; look again after `recheck` if the resync is later.
+    Applied { recheck: Option<Duration> },
     /// Nothing but the status was written.
     Blocked,
     /// The apply stopped at a refused child; it and the children after it were not applied.
@@ -52,6 +52,9 @@ impl Done {
                 reason: BlockReason::QuotaExceeded,
                 ..
             } => Some(QUOTA_RECHECK),
+            Done::Applied {
+                recheck: Some(recheck),
+            } => Some(resync.min(*recheck)),
             _ => Some(resync),
         }
     }
@@ -165,7 +168,9 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
         apply::set_finalizers(ctx, exposure, finalizers_with_cleanup(exposure, false)).await?;
     }
     finish(ctx, exposure, &plan.status, notes).await?;
-    Ok(Done::Applied)
+    Ok(Done::Applied {
+        recheck: plan.recheck,
+    })
 }
 
 async fn delete(ctx: &Context, deletion: &Deletion) -> Result<Option<Event>, Error> {
@@ -238,4 +243,26 @@ async fn clean_up(ctx: &Context, cleanup: &Cleanup) -> Result<Vec<Event>, Error>
         notes.extend(delete(ctx, deletion).await?);
     }
     Ok(notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recheck_comes_before_the_resync_never_after() {
+        let resync = Duration::from_secs(300);
+        let applied = |recheck| Done::Applied { recheck };
+        assert_eq!(applied(None).requeue(resync), Some(resync));
+        assert_eq!(
+            applied(Some(Duration::from_secs(10))).requeue(resync),
+            Some(Duration::from_secs(10))
+        );
+        // A resync shorter than the recheck wins.
+        assert_eq!(
+            applied(Some(Duration::from_secs(10))).requeue(Duration::from_secs(2)),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(Done::Finalized.requeue(resync), None);
+    }
 }

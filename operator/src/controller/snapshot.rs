@@ -14,6 +14,7 @@ use super::error::Error;
 use super::DIGEST_KEY;
 use crate::build::{config_sources, ChildKind, ConfigDigests, ConfigSource, HTTPRoute};
 use crate::cluster::ClusterInfo;
+use crate::decide::workload::{daemon_set_short_of_pods, stateful_set_short_of_pods};
 use crate::decide::{lookups, ClassUsers, Snapshot};
 use crate::ownership;
 use crate::status::Observed;
@@ -168,10 +169,10 @@ async fn observe(
     let stateful_set = ctx.cached(&s.stateful_sets, namespace, name);
     let daemon_set = ctx.cached(&s.daemon_sets, namespace, name);
     let workload_failure = match (&stateful_set, &daemon_set) {
-        (Some(set), _) if short_of_pods_stateful(set) => {
+        (Some(set), _) if stateful_set_short_of_pods(set) => {
             newest_event(ctx, namespace, "StatefulSet", name, "FailedCreate").await?
         }
-        (_, Some(set)) if short_of_pods_daemon(set) => {
+        (_, Some(set)) if daemon_set_short_of_pods(set) => {
             newest_event(ctx, namespace, "DaemonSet", name, "FailedCreate").await?
         }
         _ => None,
@@ -301,17 +302,6 @@ fn stored_digest(data: Option<&BTreeMap<String, String>>) -> String {
     data.and_then(|d| d.get(DIGEST_KEY))
         .cloned()
         .unwrap_or_default()
-}
-
-fn short_of_pods_stateful(set: &k8s_openapi::api::apps::v1::StatefulSet) -> bool {
-    let desired = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-    set.status.as_ref().map_or(0, |s| s.replicas) < desired
-}
-
-fn short_of_pods_daemon(set: &k8s_openapi::api::apps::v1::DaemonSet) -> bool {
-    set.status
-        .as_ref()
-        .is_some_and(|s| s.current_number_scheduled < s.desired_number_scheduled)
 }
 
 async fn newest_provisioning_failure(

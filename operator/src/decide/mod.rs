@@ -133,6 +133,9 @@ pub struct Plan {
     pub change_warnings: Vec<Event>,
     /// The status once every step has succeeded.
     pub status: ExposureStatus,
+    /// Look again this soon without a watch event (before the resync): a workload short of
+    /// pods whose reason may not have been recorded yet (see `workload::recheck_after`).
+    pub recheck: Option<std::time::Duration>,
     /// The children observed, to restate the status when the apply stops half-way.
     pub observed: Observed,
 }
@@ -392,6 +395,7 @@ pub fn decide(
     // waits for the rollout instead of judging it from the old generation.
     let status_view = ahead_of_observed(&observed, &steps);
     plan.status = compute_status(exposure, &Outcome::Applied(&children), &status_view, now);
+    plan.recheck = workload::recheck_after(&observed);
     plan.observed = observed;
     plan.apply = steps;
     Ok(Decision::Apply(Box::new(plan)))

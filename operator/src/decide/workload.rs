@@ -1,13 +1,17 @@
 //! The workload rules, pure: a StatefulSet whose immutable fields change is recreated (its pods
 //! keep running and the new one adopts them); replicas an autoscaler takes over are handed to
-//! it without a dip.
+//! it without a dip; a StatefulSet or DaemonSet short of pods is looked at again soon.
+
+use std::time::Duration;
 
 use exposure_crd::Exposure;
+use k8s_openapi::api::apps::v1::{DaemonSet, StatefulSet};
 use serde_json::Value;
 
 use super::desired::DesiredChild;
 use crate::build::ChildKind;
 use crate::drift;
+use crate::status::Observed;
 
 use exposure_crd::labels::REPLICAS_FROM_AUTOSCALER as REPLICAS_AUTOSCALED;
 
@@ -62,6 +66,39 @@ pub fn handover_replicas(
         .and_then(|n| i32::try_from(n).ok())
 }
 
+/// How soon a StatefulSet or DaemonSet short of pods is looked at again without a watch event.
+/// Why its controller cannot create pods (a full quota, Pod Security) is said only in
+/// FailedCreate events, which nothing watches; the controller records the first one while it
+/// writes the status that triggers the reconcile, so that reconcile may read the events before
+/// the refusal is among them, and nothing else would trigger one until the resync.
+pub const WORKLOAD_RECHECK: Duration = Duration::from_secs(10);
+
+/// [`WORKLOAD_RECHECK`] while the observed StatefulSet or DaemonSet lacks pods.
+pub fn recheck_after(observed: &Observed) -> Option<Duration> {
+    let short = observed
+        .stateful_set
+        .as_ref()
+        .is_some_and(stateful_set_short_of_pods)
+        || observed
+            .daemon_set
+            .as_ref()
+            .is_some_and(daemon_set_short_of_pods);
+    short.then_some(WORKLOAD_RECHECK)
+}
+
+/// Fewer pods exist than the StatefulSet wants.
+pub fn stateful_set_short_of_pods(set: &StatefulSet) -> bool {
+    let desired = set.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    set.status.as_ref().map_or(0, |s| s.replicas) < desired
+}
+
+/// Fewer nodes run a pod of the DaemonSet than should.
+pub fn daemon_set_short_of_pods(set: &DaemonSet) -> bool {
+    set.status
+        .as_ref()
+        .is_some_and(|s| s.current_number_scheduled < s.desired_number_scheduled)
+}
+
 fn annotated(object: &Value) -> bool {
     object
         .pointer(&format!(
@@ -103,6 +140,47 @@ mod tests {
         assert!(immutable_unchanged(&set(Some(3), one, false), &live));
         assert!(!immutable_unchanged(&set(Some(3), two, false), &live));
         assert!(!immutable_unchanged(&set(Some(3), json!([]), false), &live));
+    }
+
+    #[test]
+    fn workloads_short_of_pods_are_looked_at_again_soon() {
+        let stateful = |want: i32, have: i32| -> StatefulSet {
+            serde_json::from_value(json!({
+                "metadata": {"name": "db"},
+                "spec": {"replicas": want, "serviceName": "db-headless",
+                         "selector": {}, "template": {}},
+                "status": {"replicas": have},
+            }))
+            .expect("a StatefulSet")
+        };
+        let daemon = |want: i32, have: i32| -> DaemonSet {
+            serde_json::from_value(json!({
+                "metadata": {"name": "agent"},
+                "spec": {"selector": {}, "template": {}},
+                "status": {"desiredNumberScheduled": want, "currentNumberScheduled": have,
+                           "numberMisscheduled": 0, "numberReady": have},
+            }))
+            .expect("a DaemonSet")
+        };
+        let with = |set: Option<StatefulSet>, ds: Option<DaemonSet>| Observed {
+            stateful_set: set,
+            daemon_set: ds,
+            ..Observed::default()
+        };
+        // 3 of 4 pods (the 4th refused by a quota): again soon, whatever the events said.
+        assert_eq!(
+            recheck_after(&with(Some(stateful(4, 3)), None)),
+            Some(WORKLOAD_RECHECK)
+        );
+        assert_eq!(
+            recheck_after(&with(None, Some(daemon(2, 1)))),
+            Some(WORKLOAD_RECHECK)
+        );
+        // Complete, scaled to 0, or no such workload: the resync is enough.
+        assert_eq!(recheck_after(&with(Some(stateful(4, 4)), None)), None);
+        assert_eq!(recheck_after(&with(Some(stateful(0, 0)), None)), None);
+        assert_eq!(recheck_after(&with(None, Some(daemon(2, 2)))), None);
+        assert_eq!(recheck_after(&Observed::default()), None);
     }
 
     #[test]
