@@ -8,6 +8,10 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use super::{is_qualified_name, Checker, QUALIFIED_NAME};
 use crate::quantity::QuantityValue;
 
+/// One field of `spec.quota.limits` (`min`, `defaultRequest`, …): each resource's parsed value
+/// and the quantity as written.
+type ParsedLimits<'a> = (&'a str, BTreeMap<&'a str, (QuantityValue, &'a Quantity)>);
+
 impl Checker<'_> {
     pub(super) fn quota(&mut self) {
         let Some(quota) = &self.spec.quota else {
@@ -41,7 +45,7 @@ impl Checker<'_> {
             ("default", default),
             ("max", max),
         ];
-        let mut parsed: Vec<(&str, BTreeMap<&str, (QuantityValue, &Quantity)>)> = Vec::new();
+        let mut parsed: Vec<ParsedLimits<'_>> = Vec::new();
         for (name, map) in fields {
             let mut values = BTreeMap::new();
             for (resource, quantity) in map {
