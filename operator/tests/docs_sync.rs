@@ -333,7 +333,7 @@ const PAGES: &[Page] = &[
         dir: "visibility",
         slug: "clusterip",
         title: "ClusterIP (inside the cluster only)",
-        intro: "`visibility.type: ClusterIP` (the default) gives the pods a Service reachable only inside the cluster, at `http://<name>.<namespace>.svc.cluster.local:<port>` (the status `url`). Several ports need a name each; `sessionAffinity: ClientIP` pins a client to one pod.",
+        intro: "`visibility.type: Internal` (the default) gives the pods a Service reachable only inside the cluster, at `http://<name>.<namespace>.svc.cluster.local:<port>` (the status `url`). Several ports need a name each; `sessionAffinity: ClientIP` pins a client to one pod.",
         examples: &["clusterip-tomcat.yaml", "multi-port.yaml", "session-affinity.yaml"],
     },
     Page {
