@@ -77,6 +77,10 @@ for file in examples/*.yaml; do
   example=$(basename "$file" .yaml)
   ns="exposure-$example"
   kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  # What the example asks to be created first (its `#>` lines: the ConfigMap of config-files.yaml).
+  if grep -q '^#>' "$file"; then
+    sed -n 's/^#> \{0,1\}//p' "$file" | kubectl apply -n "$ns" -f - | sed 's/^/  /'
+  fi
   if grep -q 'resturl:' "$file"; then
     if [ -z "$gluster_url" ]; then
       echo "  skipping $file: its heketi resturl is only replaced by the loopback stand-in on the local cluster"

@@ -45,6 +45,7 @@ fn crd_has_the_contracted_names_and_columns() {
         ("Visibility", 0),
         ("Ready", 0),
         ("Available", 0),
+        ("Workload", 1),
         ("URL", 0),
         ("Age", 0),
         ("Reason", 1),

@@ -1,7 +1,8 @@
 //! Generated documentation stays in sync with the code:
 //! * `docs/api-reference.md` from the CRD's openAPIV3Schema (`exposure_crd::crd()`);
 //! * `docs/visibility/*.md` and `docs/storage/*.md` from `examples/` and what
-//!   `exposure-operator render --kubernetes-version 1.20` prints for them;
+//!   `exposure-operator render --kubernetes-version 1.20` prints for them, and `docs/workloads/*.md`
+//!   likewise for 1.35;
 //! * every condition reason in docs/troubleshooting.md and every metric in docs/metrics.md.
 //!
 //! Regenerate after a change: `EXPOSURE_UPDATE_DOCS=1 cargo test -p exposure-operator --test docs_sync`
@@ -326,6 +327,8 @@ struct Page {
     title: &'static str,
     intro: &'static str,
     examples: &'static [&'static str],
+    /// The Kubernetes version the examples are rendered for.
+    kubernetes_version: &'static str,
 }
 
 const PAGES: &[Page] = &[
@@ -333,8 +336,9 @@ const PAGES: &[Page] = &[
         dir: "visibility",
         slug: "clusterip",
         title: "ClusterIP (inside the cluster only)",
-        intro: "`visibility.type: ClusterIP` (the default) gives the pods a Service reachable only inside the cluster, at `http://<name>.<namespace>.svc.cluster.local:<port>` (the status `url`). Several ports need a name each; `sessionAffinity: ClientIP` pins a client to one pod.",
+        intro: "`visibility.type: Internal` (the default) gives the pods a Service reachable only inside the cluster, at `http://<name>.<namespace>.svc.cluster.local:<port>` (the status `url`). Several ports need a name each; `sessionAffinity: ClientIP` pins a client to one pod.",
         examples: &["clusterip-tomcat.yaml", "multi-port.yaml", "session-affinity.yaml"],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "visibility",
@@ -342,6 +346,7 @@ const PAGES: &[Page] = &[
         title: "Headless Service (one DNS record per pod)",
         intro: "`headless: true` adds a second Service, `<name>-headless` with `clusterIP: None`, next to the normal one: its DNS name resolves to the pod addresses.",
         examples: &["headless.yaml"],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "visibility",
@@ -349,6 +354,7 @@ const PAGES: &[Page] = &[
         title: "NodePort (every node's port)",
         intro: "`visibility.type: NodePort` opens a port on every node (optionally a fixed `nodePort`, 30000–32767; two Exposures claiming the same one stall with `NodePortConflict`). The status `url` names a node address.",
         examples: &["nodeport-tomcat.yaml"],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "visibility",
@@ -356,6 +362,7 @@ const PAGES: &[Page] = &[
         title: "LoadBalancer (a cloud load balancer)",
         intro: "`visibility.type: LoadBalancer` asks the cloud for an external address; the Exposure stays Reconciling (`WaitingForAddress`, Exposed reason `LoadBalancerPending`) until the Service has one.",
         examples: &["loadbalancer.yaml"],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "visibility",
@@ -368,6 +375,7 @@ const PAGES: &[Page] = &[
             "ingress-multi-host.yaml",
             "ingress-default-backend.yaml",
         ],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "visibility",
@@ -375,6 +383,7 @@ const PAGES: &[Page] = &[
         title: "Gateway API (an HTTPRoute attached to a Gateway)",
         intro: "`visibility.type: Gateway` puts a ClusterIP Service behind an HTTPRoute `<name>` (`gateway.networking.k8s.io/v1`), the successor of Ingress: `gateway.parentRefs` names the Gateways (`name`, `namespace` when another, `sectionName` for one listener) a platform team runs, `hostnames` the hosts (none: the listener's), and `paths` one rule each (`PathPrefix` by default, or `Exact`, to `port` or the first port; none: `/`). The operator owns the route (labels, ownerReference, drift correction, prune when the visibility changes) and nothing of the Gateway. Its status reads the route's `status.parents` that the Gateway controller writes: the Exposure is exposed (`RouteAccepted`) once every Gateway reports `Accepted` and `ResolvedRefs` True for the route's generation; until a Gateway reports, `RoutePending` (is a Gateway controller running?); a refusal is `RouteNotAccepted` or `RouteRefsUnresolved` with the controller's reason. `status.urls` lists `http://<hostname><path>` for every hostname and path. The Gateway API is a set of CRDs, not part of Kubernetes: without them (found by discovery) the Exposure is `Stalled`/`UnsupportedByCluster` naming the missing API, and once they are installed it is reconciled (checked every 5 s while missing) and the HTTPRoute watch starts, without a restart of the operator.",
         examples: &["gateway-httproute.yaml"],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "visibility",
@@ -382,6 +391,7 @@ const PAGES: &[Page] = &[
         title: "ExternalName (a DNS alias)",
         intro: "`visibility.type: ExternalName` creates only a Service that is a CNAME of `visibility.externalName`: no pods, no ports.",
         examples: &["externalname-db.yaml"],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "visibility",
@@ -389,6 +399,7 @@ const PAGES: &[Page] = &[
         title: "External endpoints (a backend outside the cluster)",
         intro: "`endpoints` lists addresses outside the cluster: the operator creates a selector-less Service and an Endpoints object with those addresses, and no Deployment.",
         examples: &["external-endpoints.yaml"],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "storage",
@@ -396,6 +407,7 @@ const PAGES: &[Page] = &[
         title: "Volumes from an existing StorageClass",
         intro: "A `storage` entry with `storageClassName` becomes a PersistentVolumeClaim `<name>-<volume>` from that class, mounted at `mountPath`. `reclaim: Retain` (the default) keeps the claim when the Exposure or the volume goes (it is released, labelled `exposure.dev/retained-from`, and adopted again by an Exposure of the same name); `reclaim: Delete` deletes it. The Exposure is Reconciling (`WaitingForVolume`) until the claim is Bound, and reports `ProvisioningFailed` with the provisioner's message.",
         examples: &["storage-existing-class.yaml"],
+        kubernetes_version: "1.20",
     },
     Page {
         dir: "storage",
@@ -403,19 +415,70 @@ const PAGES: &[Page] = &[
         title: "GlusterFS volumes through heketi (a StorageClass per Exposure)",
         intro: "A `storage` entry with `glusterfs` makes the operator create a cluster-scoped StorageClass `glusterfs.className` (in-tree `kubernetes.io/glusterfs` provisioner, Kubernetes < 1.26) and a claim from it. Only when the operator runs with StorageClasses enabled (chart `storageClasses.enabled`), the `resturl` matches an allowed prefix (`storageClasses.glusterfs.allowedRestUrls`) and the heketi Secret is in the Exposure's namespace (unless `allowCrossNamespaceSecrets`) — otherwise the Exposure stalls with `StorageClassesDisabled` or `StorageClassNotAllowed`. See [security](../security.md): the class can be used by name from every namespace.",
         examples: &["gluster-storage.yaml"],
+        kubernetes_version: "1.20",
+    },
+    Page {
+        dir: "workloads",
+        slug: "statefulset",
+        title: "StatefulSet (stable names, a volume per replica)",
+        intro: "`workload: StatefulSet` runs the pods as a StatefulSet `<name>`: stable pod names `<name>-0`, `<name>-1`, …, started one at a time in order (`statefulSet.podManagementPolicy: OrderedReady`, the default) or all at once (`Parallel`), and the headless Service `<name>-headless` (clusterIP None, publishNotReadyAddresses) that gives each pod the DNS name `<name>-<ordinal>.<name>-headless`, made without `headless: true`. Each `storage` entry becomes a claim template: the StatefulSet controller makes one claim per pod, `<volume>-<name>-<ordinal>`, labelled `exposure.dev/per-pod: \"true\"`. Every volume of a StatefulSet has the same `reclaim`; it becomes the StatefulSet's `persistentVolumeClaimRetentionPolicy` (whenDeleted and whenScaled) on Kubernetes ≥ 1.27. Before 1.27 the policy is left out and the claims are always kept, and `reclaim: Delete` is `UnsupportedByCluster`. Scaling, kind switches, changed volumes: [workloads](../workloads.md#statefulset).",
+        examples: &["statefulset.yaml"],
+        kubernetes_version: "1.35",
+    },
+    Page {
+        dir: "workloads",
+        slug: "daemonset",
+        title: "DaemonSet (one pod per node)",
+        intro: "`workload: DaemonSet` runs one pod on every node the pod may run on (`scheduling.nodeSelector`, `tolerations`, `affinity`). It takes no `replicas` and no `autoscaling` (both are refused), and the desired count is the DaemonSet's `desiredNumberScheduled`: with no node to run on, the Exposure is not Available (`ReplicasUnavailable`, \"no node to run on\"). A `storage` volume is one claim shared by every pod (`<name>-<volume>`), so a ReadWriteOnce volume draws a `SharedReadWriteOnce` warning event. See [workloads](../workloads.md#daemonset).",
+        examples: &["daemonset-ingress-controller.yaml"],
+        kubernetes_version: "1.35",
+    },
+    Page {
+        dir: "workloads",
+        slug: "autoscaling",
+        title: "Autoscaling and disruption budgets",
+        intro: "`autoscaling` makes a HorizontalPodAutoscaler `<name>` for the Deployment or StatefulSet (`autoscaling/v2`; `autoscaling/v2beta2` before Kubernetes 1.23) with the CPU and/or memory targets given, CPU 80% when neither is. The operator then leaves `replicas` to the autoscaler: the workload carries the annotation `exposure.dev/replicas-from-autoscaler`, and when an autoscaler is added to a running workload the current replica count is handed over first, so the workload does not drop to one pod. `status.autoscaler` shows the autoscaler's current and desired replicas and why it cannot scale (e.g. no metrics). `disruption` makes a PodDisruptionBudget `<name>` over the pods (`policy/v1`; `policy/v1beta1` before 1.21) with `minAvailable` or `maxUnavailable` (a number or a percentage); `status.disruptionBudget` shows how many pods may be evicted now. See [workloads](../workloads.md#autoscaling).",
+        examples: &["autoscaling.yaml"],
+        kubernetes_version: "1.35",
+    },
+    Page {
+        dir: "workloads",
+        slug: "config-files",
+        title: "Configuration files (ConfigMaps, Secrets, emptyDir)",
+        intro: "`config` mounts ConfigMaps, Secrets and emptyDir volumes into the container (exactly one source each; `items` picks keys and file names). Volume names and mount paths are shared with `storage`. The operator watches the ConfigMaps the pods mount (and Secrets, when it runs with `--watch-secrets=true`) and puts a hash of their data on the pod template (`exposure.dev/config-hash`), so that changed data rolls the pods. A mounted ConfigMap that does not exist makes the Exposure `Available=False`, `ConfigMissing`. `render` cannot read the cluster, so the YAML below has no hash. The ConfigMap itself is the app team's: the example carries it in its `#>` lines. See [workloads](../workloads.md#configuration-files).",
+        examples: &["config-files.yaml"],
+        kubernetes_version: "1.35",
+    },
+    Page {
+        dir: "workloads",
+        slug: "restricted",
+        title: "Pod Security `restricted`",
+        intro: "`podSecurityContext` (the pod's) and `securityContext` (the container's) are Kubernetes' own types, passed through. This spec is admitted in a namespace that enforces Pod Security level `restricted` (`pod-security.kubernetes.io/enforce: restricted`), and its Deployment draws no warning under `warn: restricted`: both are checked by `operator/tests/e2e_examples.rs`. See [workloads](../workloads.md#pod-security).",
+        examples: &["restricted.yaml"],
+        kubernetes_version: "1.35",
+    },
+    Page {
+        dir: "workloads",
+        slug: "quota-limits",
+        title: "Namespace quota and container limits",
+        intro: "`quota.hard` becomes a ResourceQuota `<name>` and `quota.limits` a LimitRange `<name>` of type Container (`default`, `defaultRequest`, `max`, `min` per resource; min ≤ defaultRequest ≤ default ≤ max). A ResourceQuota is made unless only `limits` is given. Both are applied before the workload, so its pods get the LimitRange's defaults. Both count for the whole namespace, not only this Exposure's pods. When the quota stops the workload from creating pods, the Exposure is `Available=False` with reason `QuotaExceeded` and the figures, e.g. `3/4 pods: exceeded quota busybox-ns: requested pods=1, used pods=3, limited pods=3`. See [workloads](../workloads.md#quota-and-limits).",
+        examples: &["quota-limits.yaml"],
+        kubernetes_version: "1.35",
     },
 ];
 
+/// The example's opening comment as one paragraph, up to its first `#>` line (the objects to
+/// create first, shown in the YAML below).
 fn header_comment(text: &str) -> String {
     text.lines()
-        .take_while(|l| l.starts_with('#'))
+        .take_while(|l| l.starts_with('#') && !l.starts_with("#>"))
         .map(|l| l.trim_start_matches('#').trim())
         .collect::<Vec<_>>()
         .join(" ")
 }
 
 fn page(p: &Page) -> String {
-    let cluster = ClusterInfo::new("1.20".parse().unwrap());
+    let cluster = ClusterInfo::new(p.kubernetes_version.parse().unwrap());
     let mut out = String::new();
     let _ = writeln!(out, "# {}", p.title);
     let _ = writeln!(out);
@@ -441,7 +504,8 @@ fn page(p: &Page) -> String {
         let _ = writeln!(out);
         let _ = writeln!(
             out,
-            "What the operator applies for it (`exposure-operator render -f examples/{file} --kubernetes-version 1.20`):"
+            "What the operator applies for it (`exposure-operator render -f examples/{file} --kubernetes-version {}`):",
+            p.kubernetes_version
         );
         let _ = writeln!(out);
         let _ = writeln!(out, "```yaml");
@@ -462,7 +526,8 @@ fn example_pages_are_in_sync() {
             .join(format!("{}.md", p.slug));
         problems.extend(sync(&path, &page(p)));
     }
-    // Every visibility/storage example has a page.
+    // Every example has a page, except the probes and the plain quota (not a visibility,
+    // storage or workload mode).
     let documented: Vec<&str> = PAGES
         .iter()
         .flat_map(|p| p.examples.iter().copied())
@@ -474,7 +539,7 @@ fn example_pages_are_in_sync() {
         let other = matches!(name.as_str(), "probes.yaml" | "quota.yaml");
         if !documented.contains(&name.as_str()) && (about_storage || !other) {
             problems.push(format!(
-                "examples/{name} is on no page of docs/visibility or docs/storage"
+                "examples/{name} is on no page of docs/visibility, docs/storage or docs/workloads"
             ));
         }
     }

@@ -138,6 +138,9 @@ async fn scenarios(cluster: &Cluster, rbac: &Rbac, namespaces: &[TestNamespace])
 
     let mut all = Vec::new();
     for ((file, docs), ns) in examples.iter().zip(namespaces) {
+        // What the app team creates first (the ConfigMap of config-files.yaml): not the
+        // operator's to write, so as the admin.
+        apply_example_prerequisites(cluster, ns.name(), file).await?;
         let api: Api<Exposure> = ns.api();
         for doc in docs {
             apply_exposure(&api, doc)

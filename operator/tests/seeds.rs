@@ -218,15 +218,15 @@ fn check_selection(
                 )),
             }
         }
-        "Deployment" | "Pod" => {
-            let deployment = &child.object["spec"];
-            if deployment["selector"] != json!({ "matchLabels": selector }) {
+        "Deployment" | "DaemonSet" | "Pod" => {
+            let workload = &child.object["spec"];
+            if workload["selector"] != json!({ "matchLabels": selector }) {
                 return Err(format!(
                     "spec.selector: rendered {}, expected matchLabels {selector}",
-                    deployment["selector"]
+                    workload["selector"]
                 ));
             }
-            let template_labels = labels(&deployment["template"]["metadata"]["labels"]);
+            let template_labels = labels(&workload["template"]["metadata"]["labels"]);
             if (selection.template_labels || seed_kind == "Pod")
                 && !contains_labels(&template_labels, &child_labels(name))
             {
@@ -386,11 +386,20 @@ seed_tests! {
     storage_existing_class => "storage-existing-class.yaml",
     quota => "quota.yaml",
     session_affinity => "session-affinity.yaml",
+    daemonset_ingress_controller => "daemonset-ingress-controller.yaml",
+    quota_limits => "quota-limits.yaml",
 }
 
-/// Examples of what no textbook has (the Gateway API postdates them): no seed to match; their
+/// Examples of what no textbook has (the Gateway API postdates them; the books run no
+/// StatefulSet, autoscaler, ConfigMap volume or restricted pod): no seed to match; their
 /// builders have unit tests and e2e tests of their own.
-const EXAMPLES_WITHOUT_SEED: &[&str] = &["gateway-httproute.yaml"];
+const EXAMPLES_WITHOUT_SEED: &[&str] = &[
+    "autoscaling.yaml",
+    "config-files.yaml",
+    "gateway-httproute.yaml",
+    "restricted.yaml",
+    "statefulset.yaml",
+];
 
 #[test]
 fn every_example_and_fixture_is_covered() {
@@ -422,6 +431,65 @@ fn examples_are_commented_namespace_free_exposures() {
                 None,
                 "{file}: examples apply to any namespace"
             );
+        }
+    }
+}
+
+/// What an example asks to be created before its Exposures: its `#>` lines, unprefixed (the
+/// e2e harness applies them: `support::example_prerequisites`).
+fn prerequisites(text: &str) -> Vec<Value> {
+    let yaml: String = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("#>"))
+        .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+        .collect();
+    serde_yaml::Deserializer::from_str(&yaml)
+        .map(|document| Value::deserialize(document).expect("a `#>` block is YAML"))
+        .filter(|document| !document.is_null())
+        .collect()
+}
+
+/// Every ConfigMap and Secret an example mounts (`spec.config`) is in its `#>` block, so that
+/// the example is complete; that block holds namespace-free objects, no Exposure.
+#[test]
+fn examples_carry_the_configuration_they_mount() {
+    for file in yaml_files(&examples_dir()) {
+        let path = examples_dir().join(&file);
+        let carried: Vec<(String, String)> = prerequisites(&read(&path))
+            .iter()
+            .map(|object| {
+                assert_ne!(object["kind"], "Exposure", "{file}: `#>` holds an Exposure");
+                assert_eq!(
+                    object["metadata"].get("namespace"),
+                    None,
+                    "{file}: `#>` objects apply to any namespace"
+                );
+                (
+                    object["kind"].as_str().unwrap_or_default().to_owned(),
+                    object["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        for document in yaml_documents(&path) {
+            let exposure: Exposure = serde_json::from_value(document).unwrap();
+            for entry in &exposure.spec.config {
+                let source = match (&entry.config_map, &entry.secret) {
+                    (Some(name), _) => ("ConfigMap", name),
+                    (None, Some(name)) => ("Secret", name),
+                    (None, None) => continue,
+                };
+                assert!(
+                    carried
+                        .iter()
+                        .any(|(kind, name)| kind == source.0 && name == source.1),
+                    "{file}: mounts {} {} without carrying it in a `#>` block",
+                    source.0,
+                    source.1
+                );
+            }
         }
     }
 }

@@ -342,6 +342,43 @@ pub fn example(file: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The objects `examples/<file>` asks to be created before its Exposures (a ConfigMap it
+/// mounts, say): the lines that start with `#>`, without that prefix and one space, as one
+/// YAML stream (empty when there are none). They are comments, so `exposure-operator validate`
+/// and `render` read the file as Exposures only; by hand:
+/// `sed -n 's/^#> \{0,1\}//p' examples/<file> | kubectl apply -f -`.
+pub fn example_prerequisites(file: &str) -> Result<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(file);
+    let text = std::fs::read_to_string(&path).with_context(|| path.display().to_string())?;
+    Ok(prerequisites_of(&text))
+}
+
+/// The `#>` lines of an example's text, unprefixed (see [`example_prerequisites`]).
+pub fn prerequisites_of(text: &str) -> String {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("#>"))
+        .map(|l| format!("{}\n", l.strip_prefix(' ').unwrap_or(l)))
+        .collect()
+}
+
+/// Applies the prerequisites of `examples/<file>` in `namespace` (server-side apply, as the
+/// cluster admin: they stand for objects the app team makes, not the operator).
+pub async fn apply_example_prerequisites(
+    cluster: &Cluster,
+    namespace: &str,
+    file: &str,
+) -> Result<()> {
+    let yaml = example_prerequisites(file)?;
+    if !yaml.trim().is_empty() {
+        exposure_e2e::apply_yaml(&cluster.client(), namespace, &yaml)
+            .await
+            .with_context(|| format!("applying the #> prerequisites of examples/{file}"))?;
+    }
+    Ok(())
+}
+
 pub fn condition<'a>(e: &'a Exposure, type_: &str) -> Option<&'a Condition> {
     e.status
         .as_ref()?
