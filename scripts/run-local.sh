@@ -43,7 +43,15 @@ say "installing the CRD"
 # The CRD this cluster takes (before 1.25 without its CEL rules, which such servers refuse).
 server_version=$(kubectl version -o json | python3 -c 'import json, sys; print(json.load(sys.stdin)["serverVersion"]["gitVersion"])')
 $bin/exposure-operator crd --kubernetes-version "$server_version" | kubectl apply --server-side --force-conflicts -f - >/dev/null
-kubectl wait --for=condition=Established --timeout=60s crd/exposures.exposure.dev >/dev/null
+# Right after the first apply the CRD may have no status yet, and `kubectl wait` then fails at
+# once ("status.conditions accessor error") instead of waiting: ask until it is Established.
+for _ in $(seq 1 60); do
+  established=$(kubectl get crd exposures.exposure.dev \
+    -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null || true)
+  [ "$established" = True ] && break
+  sleep 1
+done
+[ "${established:-}" = True ] || { echo "run-local: the Exposure CRD did not become Established in 60 s" >&2; exit 1; }
 
 mkdir -p target # logs (the build itself goes to $CARGO_TARGET_DIR)
 log=target/run-local-operator.log

@@ -26,7 +26,7 @@ mod workload;
 pub use schema::{crd, crd_for};
 pub use workload::{
     AutoscalingSpec, ConfigVolume, DisruptionSpec, EmptyDirSpec, LimitsSpec, PodManagementPolicy,
-    SchedulingSpec, StatefulSetSpec, WorkloadKind,
+    SchedulingSpec, StatefulSetSpec, StorageMedium, WorkloadKind,
 };
 
 /// API group of the Exposure kind.

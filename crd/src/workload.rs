@@ -157,6 +157,22 @@ pub struct EmptyDirSpec {
     /// The most the volume may hold, e.g. `64Mi`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size_limit: Option<Quantity>,
+    /// `Memory`: a tmpfs (counts against the container's memory); default: the node's disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub medium: Option<StorageMedium>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, JsonSchema)]
+pub enum StorageMedium {
+    Memory,
+}
+
+impl StorageMedium {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Memory => "Memory",
+        }
+    }
 }
 
 /// A LimitRange `<name>` of type Container: per-container defaults and bounds the API server

@@ -80,6 +80,8 @@ impl Env {
             "metadata": { "name": class },
             "provisioner": "exposure.dev/simulated",
             "reclaimPolicy": "Delete",
+            // A grown StatefulSet volume grows its per-pod claims.
+            "allowVolumeExpansion": true,
         }))?;
         Api::<StorageClass>::all(self.cluster.client())
             .create(&PostParams::default(), &sc)
@@ -554,9 +556,11 @@ async fn stateful_set_scale_down_retains_per_pod_claims_and_scale_up_reuses_them
 }
 
 /// The claim templates are immutable: the operator recreates the StatefulSet, deleting the old
-/// one with its pods orphaned, and the new one adopts them (same pods, same claims).
+/// one with its pods orphaned, and the new one adopts them (same pods, same claims); the
+/// existing claims are grown to the new size.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stateful_set_claim_template_change_recreates_it_keeping_pods_and_claims() -> Result<()> {
+async fn stateful_set_claim_template_change_recreates_it_keeping_pods_and_growing_claims(
+) -> Result<()> {
     let mut env = Env::start("wl-recreate", RESYNC).await?;
     let class = env.simulated_class("wl-recreate").await?;
     let spec = |size: &str| {
@@ -634,23 +638,26 @@ async fn stateful_set_claim_template_change_recreates_it_keeping_pods_and_claims
         };
         ensure!(have == *want, "{name} was replaced by the recreate");
     }
-    // What it does not do: the existing claims keep their 1Gi. Kubernetes 1.35's StatefulSet
-    // controller never resizes claims it made, nor does the operator; only new replicas get
-    // 2Gi claims, and the status does not say so (reported, not changed here).
+    // The existing claims grow with the template: the StatefulSet controller never resizes
+    // claims it made, the operator does (their class allows expansion).
     for ordinal in 0..2 {
-        let claim = env
-            .api::<PersistentVolumeClaim>()
-            .get(&format!("data-db-{ordinal}"))
-            .await?;
-        let size = claim
-            .spec
-            .and_then(|s| s.resources)
-            .and_then(|r| r.requests)
-            .and_then(|r| r.get("storage").map(|q| q.0.clone()));
-        ensure!(
-            size.as_deref() == Some("1Gi"),
-            "data-db-{ordinal}: {size:?}"
-        );
+        let name = format!("data-db-{ordinal}");
+        wait_for(
+            &env.api::<PersistentVolumeClaim>(),
+            &name,
+            "the claim's request grown to 2Gi",
+            TIMEOUT,
+            |claim| {
+                claim
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.resources.as_ref())
+                    .and_then(|r| r.requests.as_ref())
+                    .and_then(|r| r.get("storage"))
+                    .is_some_and(|q| q.0 == "2Gi")
+            },
+        )
+        .await?;
     }
     env.no_writes_at_rest().await?;
     ensure!(

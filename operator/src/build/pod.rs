@@ -246,7 +246,7 @@ fn config_volume(config: &ConfigVolume) -> Volume {
         }),
         empty_dir: config.empty_dir.as_ref().map(|dir| EmptyDirVolumeSource {
             size_limit: dir.size_limit.clone(),
-            ..EmptyDirVolumeSource::default()
+            medium: dir.medium.map(|m| m.as_str().to_owned()),
         }),
         ..Volume::default()
     }
@@ -328,7 +328,7 @@ mod tests {
                 {"name": "conf", "mountPath": "/etc/nginx/conf.d", "configMap": "nginx-conf",
                  "items": [{"key": "default.conf", "path": "default.conf"}]},
                 {"name": "tls", "mountPath": "/etc/tls", "secret": "web-tls", "readOnly": true},
-                {"name": "tmp", "mountPath": "/tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                {"name": "tmp", "mountPath": "/tmp", "emptyDir": {"sizeLimit": "64Mi", "medium": "Memory"}},
             ],
         });
         let digests = |value: &str| {
@@ -350,7 +350,10 @@ mod tests {
         assert_eq!(volumes[1]["configMap"]["name"], "nginx-conf");
         assert_eq!(volumes[1]["configMap"]["items"][0]["path"], "default.conf");
         assert_eq!(volumes[2]["secret"]["secretName"], "web-tls");
-        assert_eq!(volumes[3]["emptyDir"]["sizeLimit"], "64Mi");
+        assert_eq!(
+            volumes[3]["emptyDir"],
+            json!({"sizeLimit": "64Mi", "medium": "Memory"})
+        );
         let mounts = pod["containers"][0]["volumeMounts"]
             .as_array()
             .expect("mounts");

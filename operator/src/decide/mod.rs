@@ -293,12 +293,22 @@ pub fn decide(
             }
         }
         let handover_replicas = workload::handover_replicas(exposure, &child, current.as_ref());
+        // A StatefulSet's claims follow the shared claims' rules, against every live per-pod
+        // claim; a grown volume grows them (after the StatefulSet: one more step each).
+        let per_pod = match child.kind {
+            ChildKind::StatefulSet => storage::per_pod_claim_steps(exposure, &child.object, &pvcs),
+            _ => Ok(Vec::new()),
+        };
         steps.push(Step {
             child,
             live: current,
             recreate,
             handover_replicas,
         });
+        match per_pod {
+            Ok(resizes) => steps.extend(resizes),
+            Err(refused) => blockers.extend(refused),
+        }
     }
     if !blockers.is_empty() {
         return blocked(blockers);
@@ -401,20 +411,36 @@ pub fn decide(
     Ok(Decision::Apply(Box::new(plan)))
 }
 
-/// `observed` as it will be once `steps` are written: a Deployment a step changes gets the
-/// next generation (its status still describes the one before).
+/// `observed` as it will be once `steps` are written: a workload a step changes gets the next
+/// generation (its status still describes the one before).
 fn ahead_of_observed(observed: &Observed, steps: &[Step]) -> Observed {
     let mut view = observed.clone();
-    let changes_deployment = steps.iter().any(|step| {
-        step.child.kind == ChildKind::Deployment
-            && step
-                .live
-                .as_ref()
-                .is_some_and(|live| !crate::drift::is_up_to_date(&step.child.object, live))
-    });
-    if let Some(deployment) = view.deployment.as_mut().filter(|_| changes_deployment) {
-        let generation = deployment.metadata.generation.unwrap_or(0);
-        deployment.metadata.generation = Some(generation + 1);
+    let changes = |kind: ChildKind| {
+        steps.iter().any(|step| {
+            step.child.kind == kind
+                && step
+                    .live
+                    .as_ref()
+                    .is_some_and(|live| !crate::drift::is_up_to_date(&step.child.object, live))
+        })
+    };
+    let next = |meta: &mut ObjectMeta| {
+        meta.generation = Some(meta.generation.unwrap_or(0) + 1);
+    };
+    if changes(ChildKind::Deployment) {
+        view.deployment
+            .iter_mut()
+            .for_each(|d| next(&mut d.metadata));
+    }
+    if changes(ChildKind::StatefulSet) {
+        view.stateful_set
+            .iter_mut()
+            .for_each(|s| next(&mut s.metadata));
+    }
+    if changes(ChildKind::DaemonSet) {
+        view.daemon_set
+            .iter_mut()
+            .for_each(|d| next(&mut d.metadata));
     }
     view
 }

@@ -23,7 +23,7 @@ use crate::events::Event;
 use kube::ResourceExt;
 use serde_json::{json, Value};
 
-use super::Disown;
+use super::{DesiredChild, Disown, Step};
 use crate::blocker::{BlockReason, Blocker};
 use crate::build::{per_pod_pvc_name, pvc_name, storage_class_name, workload_kind, ChildKind};
 use crate::events::note;
@@ -335,6 +335,81 @@ pub fn idle_per_pod_claims(
         .filter(|p| ownership::per_pod_claim(&p.metadata) && !in_use.contains(&p.name_any()))
         .map(retained_volume)
         .collect()
+}
+
+/// The rules for a StatefulSet's claim templates, against every live per-pod claim of a
+/// volume still in the spec (`desired` is the StatefulSet): shrinking, another class or other
+/// access modes are refused as for a shared claim (new replicas would get claims unlike the
+/// old ones); a grown volume becomes one step per smaller claim that grows it (server-side
+/// apply of its storage request; the class must allow expansion).
+pub fn per_pod_claim_steps(
+    exposure: &Exposure,
+    desired: &Value,
+    pvcs: &[PersistentVolumeClaim],
+) -> Result<Vec<Step>, Vec<Blocker>> {
+    let templates = desired
+        .pointer("/spec/volumeClaimTemplates")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let (mut steps, mut blockers) = (Vec::new(), Vec::new());
+    for template in &templates {
+        let volume = template.pointer("/metadata/name").and_then(Value::as_str);
+        for claim in pvcs.iter().filter(|p| {
+            ownership::per_pod_claim(&p.metadata)
+                && p.labels().get(labels::VOLUME).map(String::as_str) == volume
+        }) {
+            let Ok(live) = serde_json::to_value(claim) else {
+                continue;
+            };
+            let mut as_claim = template.clone();
+            as_claim["metadata"]["name"] = json!(claim.name_any());
+            blockers.extend(pvc_change_blockers(exposure, &as_claim, &live));
+            let size = |v: &Value| {
+                v.pointer("/spec/resources/requests/storage")
+                    .and_then(Value::as_str)
+                    .and_then(parse_quantity)
+            };
+            if let (Some(want), Some(have)) = (size(&as_claim), size(&live)) {
+                if want > have {
+                    steps.push(grow_step(claim, &as_claim, live));
+                }
+            }
+        }
+    }
+    if blockers.is_empty() {
+        Ok(steps)
+    } else {
+        Err(blockers)
+    }
+}
+
+/// Applies only the storage request of a per-pod claim (its labels too, so that a refusal names
+/// the volume).
+fn grow_step(claim: &PersistentVolumeClaim, template: &Value, live: Value) -> Step {
+    let name = claim.name_any();
+    let object = json!({
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": name,
+            "namespace": claim.namespace(),
+            "labels": {labels::VOLUME: claim.labels().get(labels::VOLUME)},
+        },
+        "spec": {"resources": {"requests": {
+            "storage": template.pointer("/spec/resources/requests/storage"),
+        }}},
+    });
+    Step {
+        child: DesiredChild {
+            kind: ChildKind::PersistentVolumeClaim,
+            name,
+            object,
+        },
+        live: Some(live),
+        recreate: false,
+        handover_replicas: None,
+    }
 }
 
 /// Per-pod claims the garbage collector would delete with their StatefulSet or pod

@@ -797,3 +797,67 @@ fn replicas_are_handed_over_when_an_autoscaler_arrives() {
     ));
     assert!(p.apply.iter().all(|s| s.handover_replicas.is_none()));
 }
+
+#[test]
+fn a_stateful_set_volume_grows_its_claims_and_never_shrinks_them() {
+    let sized = |size: &str| {
+        web(&format!(
+            "{STATEFUL}  replicas: 2\n  storage: [{{name: data, mountPath: /data, size: {size}, storageClassName: fast}}]\n"
+        ))
+    };
+    let claim = |name: &str, size: &str| {
+        let mut pvc = per_pod_claim(name, "data", None);
+        if let Some(spec) = pvc.spec.as_mut() {
+            spec.storage_class_name = Some("fast".into());
+            spec.resources = Some(object(json!({"requests": {"storage": size}})));
+        }
+        pvc
+    };
+    let claims = vec![claim("data-web-0", "1Gi"), claim("data-web-1", "1Gi")];
+    let grow = sized("2Gi");
+    let p = plan(run(
+        &grow,
+        Snapshot {
+            live: live_as_desired(&sized("1Gi")),
+            pvcs: claims.clone(),
+            ..Snapshot::default()
+        },
+    ));
+    let steps: Vec<(ChildKind, &str, bool)> = p
+        .apply
+        .iter()
+        .map(|s| (s.child.kind, s.child.name.as_str(), s.recreate))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (ChildKind::StatefulSet, "web", true),
+            (ChildKind::PersistentVolumeClaim, "data-web-0", false),
+            (ChildKind::PersistentVolumeClaim, "data-web-1", false),
+            (ChildKind::Service, "web", false),
+            (ChildKind::Service, "web-headless", false),
+        ]
+    );
+    assert_eq!(
+        p.apply[1].child.object["spec"],
+        json!({"resources": {"requests": {"storage": "2Gi"}}})
+    );
+
+    let shrink = sized("512Mi");
+    let b = blockers(&run(
+        &shrink,
+        Snapshot {
+            live: live_as_desired(&sized("1Gi")),
+            pvcs: claims,
+            ..Snapshot::default()
+        },
+    ));
+    assert_eq!(b.len(), 2);
+    assert!(
+        b[0].1.starts_with(
+            "spec.storage[0].size: 512Mi is smaller than the current size 1Gi of PVC data-web-0"
+        ),
+        "{}",
+        b[0].1
+    );
+}

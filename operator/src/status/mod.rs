@@ -322,7 +322,11 @@ fn autoscaler_status(target: &Target<'_>, observed: &Observed) -> Option<Autosca
     }
     Some(AutoscalerStatus {
         current_replicas: status.as_ref().and_then(|s| s.current_replicas),
-        desired_replicas: status.as_ref().map(|s| s.desired_replicas),
+        // While it cannot scale (no metrics), the autoscaler reports 0: it wants nothing.
+        desired_replicas: status
+            .as_ref()
+            .filter(|_| inactive.is_none())
+            .map(|s| s.desired_replicas),
         message: (!notes.is_empty()).then(|| notes.join("; ")),
     })
 }
