@@ -82,16 +82,30 @@ pub fn child_reference(kind: ChildKind, namespace: &str, name: &str) -> ObjectRe
     }
 }
 
-/// `Created Deployment web` / `Updated Service web`.
-pub fn applied(created: bool, kind: ChildKind, namespace: &str, name: &str) -> Event {
-    let verb = if created { "Created" } else { "Updated" };
-    about_child(
-        verb,
-        format!("{verb} {} {name}", kind.as_str()),
-        kind,
-        namespace,
-        name,
-    )
+/// What one reconcile applied, as at most two Events: `Created Deployment web, Service web,
+/// Ingress web` and `Updated Service web`. One Event per meaningful change, naming every child,
+/// instead of one per child: creating an Exposure's children costs one write, not one per
+/// child. An Event about a single child names it as its related object too.
+pub fn applied(
+    created: &[(ChildKind, String)],
+    updated: &[(ChildKind, String)],
+    namespace: &str,
+) -> Vec<Event> {
+    [("Created", created), ("Updated", updated)]
+        .into_iter()
+        .filter(|(_, children)| !children.is_empty())
+        .map(|(verb, children)| {
+            let listed: Vec<String> = children
+                .iter()
+                .map(|(kind, name)| format!("{} {name}", kind.as_str()))
+                .collect();
+            let message = format!("{verb} {}", listed.join(", "));
+            match children {
+                [(kind, name)] => about_child(verb, message, *kind, namespace, name),
+                _ => note(EventType::Normal, verb, message),
+            }
+        })
+        .collect()
 }
 
 /// A Warning when the Exposure becomes Stalled or its stall reason changes (not on every
@@ -112,6 +126,33 @@ pub fn stall_event(old: Option<&ExposureStatus>, new: &ExposureStatus) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_reconcile_that_creates_every_child_records_one_event() {
+        let created = [
+            (ChildKind::Deployment, "web".to_string()),
+            (ChildKind::Service, "web".to_string()),
+            (ChildKind::Service, "web-headless".to_string()),
+        ];
+        let events = applied(&created, &[], "shop");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].reason, "Created");
+        assert_eq!(
+            events[0].note.as_deref(),
+            Some("Created Deployment web, Service web, Service web-headless")
+        );
+        assert_eq!(events[0].secondary, None);
+
+        let updated = [(ChildKind::Service, "web".to_string())];
+        let events = applied(&[], &updated, "shop");
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].note.as_deref(), Some("Updated Service web"));
+        assert_eq!(
+            events[0].secondary.as_ref().and_then(|r| r.name.as_deref()),
+            Some("web")
+        );
+        assert!(applied(&[], &[], "shop").is_empty());
+    }
 
     #[test]
     fn a_note_over_the_api_limit_is_cut_at_a_character_boundary() {

@@ -139,19 +139,19 @@ async fn creating_records_events_and_resyncs_record_none() -> Result<()> {
     wait_ready(&op, &exposures, "web").await?;
 
     let created = eventually(
-        "Created events for the Deployment and both Services",
+        "one Created event naming the Deployment and both Services",
         Duration::from_secs(30),
         || async {
             let events = exposure_events(&ns, "web").await?;
-            let has = |note: &str| {
-                events
-                    .iter()
-                    .any(|(reason, n, _)| reason == "Created" && n == note)
-            };
-            Ok((has("Created Deployment web")
-                && has("Created Service web")
-                && has("Created Service web-headless"))
-            .then_some(events))
+            let created: Vec<&String> = events
+                .iter()
+                .filter(|(reason, _, _)| reason == "Created")
+                .map(|(_, note, _)| note)
+                .collect();
+            Ok(
+                (created == ["Created Deployment web, Service web, Service web-headless"])
+                    .then_some(events),
+            )
         },
     )
     .await

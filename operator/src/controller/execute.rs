@@ -83,7 +83,7 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
     if plan.add_finalizer {
         apply::set_finalizers(ctx, exposure, finalizers_with_cleanup(exposure, true)).await?;
     }
-    let mut changed = false;
+    let (mut created, mut updated) = (Vec::new(), Vec::new());
     for (index, step) in plan.apply.iter().enumerate() {
         let child = &step.child;
         let mut live = step.live.as_ref();
@@ -101,15 +101,8 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
         }
         match apply::apply(ctx, &namespace, child, live).await {
             Ok(Applied::Unchanged) => {}
-            Ok(done) => {
-                changed = true;
-                notes.push(events::applied(
-                    done == Applied::Created,
-                    child.kind,
-                    &namespace,
-                    &child.name,
-                ));
-            }
+            Ok(Applied::Created) => created.push((child.kind, child.name.clone())),
+            Ok(Applied::Updated) => updated.push((child.kind, child.name.clone())),
             Err(Error::Kube(kube::Error::Api(status))) if refusal(&status).is_some() => {
                 let reason = refusal(&status).unwrap_or(BlockReason::InvalidSpec);
                 // A refused claim is about one volume of the spec: name it.
@@ -129,6 +122,7 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
                     ),
                 );
                 let stopped = stopped_status(exposure, &plan, index, blocker, now);
+                notes.extend(events::applied(&created, &updated, &namespace));
                 finish(ctx, exposure, &stopped, notes).await?;
                 let names = |steps: &[crate::decide::Step]| {
                     steps
@@ -160,6 +154,11 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
     for deletion in &plan.delete_classes {
         notes.extend(delete(ctx, deletion).await?);
     }
+    let changed = !created.is_empty() || !updated.is_empty();
+    // Applied children first: a prune or release follows from the apply.
+    let mut all = events::applied(&created, &updated, &namespace);
+    all.append(&mut notes);
+    let mut notes = all;
     notes.extend(plan.events.iter().cloned());
     if changed {
         notes.extend(plan.change_warnings.iter().cloned());
