@@ -2,6 +2,7 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -113,6 +114,13 @@ pub struct RunArgs {
     /// default). Without it, a Secret mounted by `spec.config` does not roll the pods.
     #[arg(long = "watch-secrets", default_value_t = false, action = clap::ArgAction::Set)]
     pub watch_secrets: bool,
+    /// Requests per second to the API server, sustained (the API server is shared with every
+    /// other controller).
+    #[arg(long, default_value_t = NonZeroU32::new(100).unwrap_or(NonZeroU32::MIN))]
+    pub kube_api_qps: NonZeroU32,
+    /// Requests the operator may send at once above the sustained rate.
+    #[arg(long, default_value_t = NonZeroU32::new(200).unwrap_or(NonZeroU32::MIN))]
+    pub kube_api_burst: NonZeroU32,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,7 +315,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         watch_secrets: args.watch_secrets,
     };
     let metrics = Arc::new(Metrics::default());
-    let client = crate::client::client(metrics.api_warnings.clone()).await?;
+    let rate = crate::client::RequestRate {
+        qps: args.kube_api_qps,
+        burst: args.kube_api_burst,
+    };
+    let client = crate::client::client(metrics.api_warnings.clone(), rate).await?;
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)
         .await
         .map_err(|e| {
