@@ -64,7 +64,8 @@ pub struct RunArgs {
     /// Watch only this namespace (repeatable); default: all namespaces.
     #[arg(long = "namespace", short = 'n')]
     pub namespaces: Vec<String>,
-    /// Exposures reconciled at once.
+    /// New or changed Exposures reconciled at once; settled ones (resyncs) get a quarter as
+    /// many slots of their own, so they never hold up the others.
     #[arg(long, default_value_t = 8)]
     pub concurrency: u16,
     /// Address of /metrics, /healthz and /readyz.

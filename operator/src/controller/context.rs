@@ -164,6 +164,8 @@ pub struct Context {
     pub failures: Mutex<HashMap<ObjectRef<Exposure>, Failures>>,
     /// With leader election: writes only while the Lease is confirmed ours.
     pub fence: Option<Arc<super::fence::LeaseFence>>,
+    /// How many reconciles run at once, new and changed Exposures first.
+    pub lanes: super::lanes::Lanes,
 }
 
 /// Consecutive failed attempts of one Exposure. A failure that comes before the previous

@@ -11,6 +11,7 @@ pub mod fence;
 pub mod gateway_api;
 pub mod http;
 pub mod index;
+pub mod lanes;
 pub mod metrics;
 pub mod reconcile;
 pub mod snapshot;
@@ -565,9 +566,11 @@ pub async fn run(
             gateway_api: gateway_api.clone(),
             failures: Mutex::new(HashMap::new()),
             fence: fence.clone(),
+            lanes: lanes::Lanes::new(config.concurrency),
         });
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
-            .with_config(ControllerConfig::default().concurrency(config.concurrency));
+            // Unbounded here: the reconcile lanes (`lanes.rs`) limit how many run at once.
+            .with_config(ControllerConfig::default().concurrency(0));
         controller = controller.reconcile_on(futures::stream::select_all(triggers));
         // StorageClasses are cluster-scoped: each scope triggers on those of its namespaces.
         if config.storage_classes_enabled {

@@ -16,6 +16,7 @@ use crate::decide::decide;
 
 pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Action, Error> {
     all_synced(&ctx).await;
+    let _permit = ctx.lanes.enter(&exposure).await;
     let started = Instant::now();
     ctx.metrics.reconciles.inc();
     let result = reconcile_exposure(&exposure, &ctx).await;
