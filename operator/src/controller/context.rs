@@ -15,6 +15,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::child_index::Indexed;
 use super::config::OperatorConfig;
 use super::index::ExposureIndex;
 use super::metrics::Metrics;
@@ -27,11 +28,11 @@ use crate::cluster::ClusterInfo;
 pub struct Stores {
     pub exposures: Store<Exposure>,
     pub children: ChildStores,
-    pub pods: Store<Pod>,
+    pub pods: Indexed<Pod>,
     /// Every ConfigMap of the scope, holding only the digest of its data (`spec.config`).
-    pub config_maps: Store<ConfigMap>,
+    pub config_maps: Indexed<ConfigMap>,
     /// Every Secret of the scope, digest only; empty unless `--watch-secrets`.
-    pub secrets: Store<Secret>,
+    pub secrets: Indexed<Secret>,
 }
 
 /// What a watch and its cache need of a kind.
@@ -48,10 +49,10 @@ impl<K> Watched for K where
 /// Makes the cache of one child kind (the controller's watches; a cluster-scoped kind's cache
 /// is shared by all scopes).
 pub trait StoreFactory {
-    fn namespaced<K>(&mut self) -> Store<K>
+    fn namespaced<K>(&mut self) -> Indexed<K>
     where
         K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>;
-    fn cluster<K>(&mut self) -> Store<K>
+    fn cluster<K>(&mut self) -> Indexed<K>
     where
         K: Watched + Resource<Scope = k8s_openapi::ClusterResourceScope>;
 }
@@ -70,7 +71,7 @@ macro_rules! define_child_stores {
         /// One cache per child kind (from the table in `build/kind.rs`).
         #[derive(Clone)]
         pub struct ChildStores {
-            $(pub $store: Store<$ty>,)*
+            $(pub $store: Indexed<$ty>,)*
         }
 
         impl ChildStores {
@@ -100,7 +101,7 @@ macro_rules! define_child_stores {
                     }
                 };
                 match kind {
-                    $(ChildKind::$kind => select(&self.$store, keep),)*
+                    $(ChildKind::$kind => select(&self.$store, namespace, name, keep),)*
                 }
             }
 
@@ -127,12 +128,18 @@ where
         .and_then(|o| serde_json::to_value(o.as_ref()).ok())
 }
 
-fn select<K>(store: &Store<K>, keep: impl Fn(&ObjectMeta) -> bool) -> Vec<ObjectMeta>
+/// The cached objects the index files under the Exposure `namespace/name` that `keep` accepts.
+fn select<K>(
+    cache: &Indexed<K>,
+    namespace: &str,
+    name: &str,
+    keep: impl Fn(&ObjectMeta) -> bool,
+) -> Vec<ObjectMeta>
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
-    store
-        .state()
+    cache
+        .of(namespace, name)
         .iter()
         .filter(|o| keep(o.meta()))
         .map(|o| o.meta().clone())

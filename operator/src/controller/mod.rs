@@ -3,6 +3,7 @@
 pub mod api_health;
 pub mod apply;
 pub mod caches;
+pub mod child_index;
 pub mod config;
 pub mod context;
 pub mod error;
@@ -39,6 +40,7 @@ use tokio::sync::watch;
 use crate::build::ConfigSource;
 use crate::cluster::{ClusterInfo, Feature, KubeVersion};
 use caches::synced;
+use child_index::{ChildIndex, Indexed};
 pub use config::OperatorConfig;
 use context::{ChildStores, ClusterStores, Context, StoreFactory, Stores, Watched};
 pub use error::Error;
@@ -134,18 +136,21 @@ fn reflect<K>(
     cfg: watcher::Config,
     prune: fn(&mut K),
 ) -> (
-    Store<K>,
+    Indexed<K>,
     impl Stream<Item = Result<K, watcher::Error>> + Send + 'static,
 )
 where
     K: Watched,
 {
     let (store, writer) = reflector::store();
+    let index = Arc::new(ChildIndex::default());
+    let feed = index.clone();
     let stream = reflector::reflector(writer, watcher(api, cfg).modify(prune))
         .backoff(watch_backoff::watch_backoff())
+        .inspect_ok(move |event| feed.observe(event))
         .touched_objects();
     (
-        store,
+        Indexed { store, index },
         watch_backoff::log_and_drop_errors(K::kind(&()), stream),
     )
 }
@@ -172,14 +177,17 @@ fn served(cluster: &ClusterInfo, kind: &str, version: &str) -> bool {
 
 /// A cache with nothing to watch (a kind the cluster lacks, or one the operator may not read):
 /// empty, and synced from the start so that reconciles do not wait for it.
-fn synced_empty_store<K>() -> Store<K>
+fn synced_empty_store<K>() -> Indexed<K>
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
     let (store, mut writer) = reflector::store::<K>();
     writer.apply_watcher_event(&watcher::Event::Init);
     writer.apply_watcher_event(&watcher::Event::InitDone);
-    store
+    Indexed {
+        store,
+        index: Arc::default(),
+    }
 }
 
 /// Makes the caches of one watch scope: each namespaced child kind watched (label-selected) in
@@ -192,12 +200,12 @@ struct ScopeStores<'a> {
     namespace: Option<&'a str>,
     selector: watcher::Config,
     triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
-    storage_classes: Store<StorageClass>,
+    storage_classes: Indexed<StorageClass>,
     gateway_api: Arc<gateway_api::GatewayApi>,
 }
 
 impl ScopeStores<'_> {
-    fn watch<K>(&mut self, cfg: watcher::Config, prune: fn(&mut K)) -> Store<K>
+    fn watch<K>(&mut self, cfg: watcher::Config, prune: fn(&mut K)) -> Indexed<K>
     where
         K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
@@ -219,7 +227,7 @@ impl ScopeStores<'_> {
         keep: fn(&mut K),
         exposures: &Store<Exposure>,
         source: fn(&K) -> ConfigSource,
-    ) -> Store<K>
+    ) -> Indexed<K>
     where
         K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
@@ -252,32 +260,36 @@ impl ScopeStores<'_> {
     /// A watch that starts once the Gateway API is served: until then the cache is empty and
     /// counts as synced (reconciles do not wait for it; they GET what they need), then it
     /// lists and watches like any other.
-    fn watch_once_served<K>(&mut self, cfg: watcher::Config) -> Store<K>
+    fn watch_once_served<K>(&mut self, cfg: watcher::Config) -> Indexed<K>
     where
         K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
         let (store, mut writer) = reflector::store::<K>();
         writer.apply_watcher_event(&watcher::Event::Init);
         writer.apply_watcher_event(&watcher::Event::InitDone);
+        let index = Arc::new(ChildIndex::default());
+        let feed = index.clone();
         let api = scoped_api::<K>(self.client, self.namespace);
         let (client, gateway_api) = (self.client.clone(), self.gateway_api.clone());
         let trigger = futures::stream::once(async move {
             gateway_api.wait_until_served(&client).await;
             (writer, api, cfg)
         })
-        .flat_map(|(writer, api, cfg)| {
+        .flat_map(move |(writer, api, cfg)| {
+            let feed = feed.clone();
             reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
                 .backoff(watch_backoff::watch_backoff())
+                .inspect_ok(move |event| feed.observe(event))
                 .touched_objects()
                 .filter_map(|r| async move { r.ok().and_then(to_exposure) })
         });
         self.triggers.push(trigger.boxed());
-        store
+        Indexed { store, index }
     }
 }
 
 impl StoreFactory for ScopeStores<'_> {
-    fn namespaced<K>(&mut self) -> Store<K>
+    fn namespaced<K>(&mut self) -> Indexed<K>
     where
         K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
@@ -292,13 +304,13 @@ impl StoreFactory for ScopeStores<'_> {
         self.watch(selector, drop_managed_fields)
     }
 
-    fn cluster<K>(&mut self) -> Store<K>
+    fn cluster<K>(&mut self) -> Indexed<K>
     where
         K: Watched + Resource<Scope = k8s_openapi::ClusterResourceScope>,
     {
         // The one cluster-scoped kind is shared (a watch for each scope would multiply it).
         let shared: &dyn std::any::Any = &self.storage_classes;
-        match shared.downcast_ref::<Store<K>>() {
+        match shared.downcast_ref::<Indexed<K>>() {
             Some(store) => store.clone(),
             None => {
                 let (store, stream) = reflect(
@@ -382,7 +394,8 @@ fn mounting(
         .state()
         .iter()
         .filter(|e| {
-            e.metadata.namespace.as_deref() == Some(namespace)
+            !e.spec.config.is_empty()
+                && e.metadata.namespace.as_deref() == Some(namespace)
                 && crate::build::config_sources(&e.spec).contains(source)
         })
         .map(|e| ObjectRef::from_obj(e.as_ref()))
@@ -456,8 +469,8 @@ pub async fn run(
         keep_node_addresses,
     );
     let cluster_stores = ClusterStores {
-        persistent_volumes: persistent_volumes.clone(),
-        nodes: Some(nodes.clone()),
+        persistent_volumes: persistent_volumes.store.clone(),
+        nodes: Some(nodes.store.clone()),
     };
     // PVs and Nodes only feed status and the sweep; keep their reflectors running.
     tokio::spawn(pv_stream.for_each(|_| async {}));

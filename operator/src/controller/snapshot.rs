@@ -61,7 +61,7 @@ pub async fn read(
         .collect();
     labelled.extend(legacy_endpoints(ctx, exposure, &namespace, &name).await?);
     let in_namespace = |p: &PersistentVolumeClaim| p.namespace().as_deref() == Some(&namespace);
-    let pvc_state = ctx.stores.children.pvcs.state();
+    let pvc_state = ctx.stores.children.pvcs.of(&namespace, &name);
     let pvcs: Vec<PersistentVolumeClaim> = pvc_state
         .iter()
         .filter(|p| in_namespace(p) && ownership::labelled_for(&p.metadata, &name))
@@ -76,7 +76,7 @@ pub async fn read(
         .stores
         .children
         .storage_classes
-        .state()
+        .of(&namespace, &name)
         .iter()
         .filter(|sc| ownership::cluster_labelled_for(&sc.metadata, &namespace, &name))
         .map(|sc| sc.as_ref().clone())
@@ -198,7 +198,7 @@ async fn observe(
         pods: ctx
             .stores
             .pods
-            .state()
+            .of(namespace, name)
             .iter()
             .filter(|p| {
                 p.metadata.namespace.as_deref() == Some(namespace)
@@ -214,7 +214,7 @@ async fn observe(
             // labels, but is managed by that controller.
             let mut slices: Vec<_> = s
                 .endpoint_slices
-                .state()
+                .of(namespace, name)
                 .iter()
                 .filter(|x| {
                     x.metadata.namespace.as_deref() == Some(namespace)
