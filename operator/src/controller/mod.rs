@@ -26,7 +26,9 @@ use exposure_crd::{labels, Exposure};
 use futures::{Stream, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Node, NodeStatus, PersistentVolume, Pod, Secret};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Node, NodeStatus, PersistentVolume, PersistentVolumeSpec, Pod, Secret,
+};
 use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::ObjectMeta;
 use kube::api::{ListParams, Patch, PatchParams};
@@ -300,7 +302,17 @@ impl StoreFactory for ScopeStores<'_> {
         if !served(self.cluster, &K::kind(&()), &K::version(&())) {
             return synced_empty_store();
         }
-        let selector = self.selector.clone();
+        let selector = match K::kind(&()).as_ref() {
+            // The EndpointSlice controllers copy a Service's labels onto the slices they make
+            // for it: only the operator's own slices (spec.endpoints) are of interest.
+            "EndpointSlice" => self.selector.clone().labels(&format!(
+                "{},{}={}",
+                managed_selector(),
+                labels::ENDPOINT_SLICE_MANAGED_BY,
+                labels::ENDPOINT_SLICE_MANAGER
+            )),
+            _ => self.selector.clone(),
+        };
         self.watch(selector, drop_managed_fields)
     }
 
@@ -338,6 +350,39 @@ fn keep_pod_status(pod: &mut Pod) {
     drop_managed_fields(pod);
     pod.spec = None;
     pod.metadata.annotations = None;
+    pod.metadata.owner_references = None;
+    if let Some(status) = pod.status.as_mut() {
+        // Addresses, times and QoS class: never read.
+        status.pod_ips = None;
+        status.pod_ip = None;
+        status.host_ips = None;
+        status.host_ip = None;
+        status.start_time = None;
+        status.qos_class = None;
+        for container in status
+            .container_statuses
+            .iter_mut()
+            .chain(status.init_container_statuses.iter_mut())
+            .flatten()
+        {
+            container.image_id = String::new();
+            container.container_id = None;
+        }
+    }
+}
+
+/// PersistentVolumes tell only which StorageClass they come from (the StorageClass rules) and
+/// which claim holds them: the rest of their spec stays out of the cache.
+fn keep_volume_class(pv: &mut PersistentVolume) {
+    drop_managed_fields(pv);
+    pv.metadata.annotations = None;
+    pv.metadata.labels = None;
+    pv.status = None;
+    pv.spec = pv.spec.take().map(|spec| PersistentVolumeSpec {
+        storage_class_name: spec.storage_class_name,
+        claim_ref: spec.claim_ref,
+        ..PersistentVolumeSpec::default()
+    });
 }
 
 /// Nodes give status a NodePort address and nothing else: their spec, and the image lists and
@@ -461,7 +506,7 @@ pub async fn run(
     let (persistent_volumes, pv_stream) = reflect(
         Api::<PersistentVolume>::all(client.clone()),
         watcher::Config::default(),
-        drop_managed_fields,
+        keep_volume_class,
     );
     let (nodes, node_stream) = reflect(
         Api::<Node>::all(client.clone()),
