@@ -122,6 +122,11 @@ pub struct RunArgs {
     /// Requests the operator may send at once above the sustained rate.
     #[arg(long, default_value_t = NonZeroU32::new(200).unwrap_or(NonZeroU32::MIN))]
     pub kube_api_burst: NonZeroU32,
+    /// While an Exposure converges, write its status once it has converged this many seconds,
+    /// then on each new phase at most this often; a settled status is written at once (0:
+    /// every change).
+    #[arg(long, default_value_t = 5)]
+    pub status_pacing_seconds: u64,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -314,6 +319,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         instance,
         watch_config_maps: args.watch_config_maps,
         watch_secrets: args.watch_secrets,
+        status_pacing: std::time::Duration::from_secs(args.status_pacing_seconds),
     };
     let metrics = Arc::new(Metrics::default());
     let rate = crate::client::RequestRate {

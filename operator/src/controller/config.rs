@@ -28,6 +28,9 @@ pub struct OperatorConfig {
     pub watch_config_maps: bool,
     /// Watch Secrets likewise (needs list/watch on Secrets; off unless granted).
     pub watch_secrets: bool,
+    /// While an Exposure converges, its status is written once it has converged this long,
+    /// then on a new phase at most this often (zero: every change; see `status_pacing`).
+    pub status_pacing: Duration,
 }
 
 impl OperatorConfig {
@@ -55,6 +58,7 @@ impl Default for OperatorConfig {
             instance: "exposure-operator".to_string(),
             watch_config_maps: true,
             watch_secrets: false,
+            status_pacing: Duration::from_secs(5),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use exposure_crd::Exposure;
+use exposure_crd::{Exposure, ExposureStatus};
 use std::fmt::Debug;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolume, Pod, Secret};
@@ -19,6 +19,7 @@ use super::child_index::Indexed;
 use super::config::OperatorConfig;
 use super::index::ExposureIndex;
 use super::metrics::Metrics;
+use super::status_pacing::{status_write, Pacing, StatusWrite};
 use crate::build::ChildKind;
 use crate::cluster::ClusterInfo;
 
@@ -173,6 +174,8 @@ pub struct Context {
     pub fence: Option<Arc<super::fence::LeaseFence>>,
     /// How many reconciles run at once, new and changed Exposures first.
     pub lanes: super::lanes::Lanes,
+    /// Status writes of converging Exposures, paced (see `status_pacing`).
+    pub pacing: Mutex<HashMap<ObjectRef<Exposure>, Pacing>>,
 }
 
 /// Consecutive failed attempts of one Exposure. A failure that comes before the previous
@@ -248,6 +251,55 @@ impl Context {
             state.attempts,
             state.retry_at.saturating_duration_since(now),
         )
+    }
+
+    /// Whether `status` is to be written now (see `status_pacing`).
+    pub fn status_write(&self, exposure: &Exposure, status: &ExposureStatus) -> StatusWrite {
+        let now = Instant::now();
+        let key = ObjectRef::from_obj(exposure);
+        let generation = exposure.metadata.generation;
+        let pacing = match self.pacing.lock() {
+            Ok(mut paced) => {
+                let entry = paced.entry(key).or_insert(Pacing {
+                    generation,
+                    since: now,
+                    written: None,
+                });
+                if entry.generation != generation {
+                    *entry = Pacing {
+                        generation,
+                        since: now,
+                        written: None,
+                    };
+                }
+                *entry
+            }
+            // A poisoned lock: write as before pacing existed.
+            Err(_) => return StatusWrite::Now,
+        };
+        status_write(
+            exposure.status.as_ref(),
+            status,
+            &pacing,
+            self.config.status_pacing,
+            now,
+        )
+    }
+
+    /// Records a status write.
+    pub fn status_written(&self, exposure: &Exposure) {
+        if let Ok(mut paced) = self.pacing.lock() {
+            if let Some(entry) = paced.get_mut(&ObjectRef::from_obj(exposure)) {
+                entry.written = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Forgets a deleted Exposure's pacing.
+    pub fn forget_pacing(&self, exposure: &Exposure) {
+        if let Ok(mut paced) = self.pacing.lock() {
+            paced.remove(&ObjectRef::from_obj(exposure));
+        }
     }
 
     /// Sets the `exposure_managed_exposures` gauge from the index.

@@ -14,6 +14,7 @@ use kube::ResourceExt;
 use super::apply::{self, Applied};
 use super::context::Context;
 use super::error::{refusal, Error};
+use super::status_pacing::StatusWrite;
 use crate::blocker::{BlockReason, Blocker};
 use crate::build::ChildKind;
 use crate::decide::storage::{finalizers_with_cleanup, has_cleanup_finalizer, volume_field};
@@ -67,8 +68,14 @@ pub async fn execute(
     now: &Time,
 ) -> Result<Done, Error> {
     match decision {
-        Decision::Nothing => Ok(Done::Finalized),
-        Decision::Cleanup(cleanup) => finalize(ctx, exposure, cleanup).await,
+        Decision::Nothing => {
+            ctx.forget_pacing(exposure);
+            Ok(Done::Finalized)
+        }
+        Decision::Cleanup(cleanup) => {
+            ctx.forget_pacing(exposure);
+            finalize(ctx, exposure, cleanup).await
+        }
         Decision::Blocked { status, .. } => {
             finish(ctx, exposure, &status, Vec::new()).await?;
             Ok(Done::Blocked)
@@ -166,10 +173,12 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
     if plan.drop_finalizer {
         apply::set_finalizers(ctx, exposure, finalizers_with_cleanup(exposure, false)).await?;
     }
-    finish(ctx, exposure, &plan.status, notes).await?;
-    Ok(Done::Applied {
-        recheck: plan.recheck,
-    })
+    let status_due = finish(ctx, exposure, &plan.status, notes).await?;
+    let recheck = match (plan.recheck, status_due) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    Ok(Done::Applied { recheck })
 }
 
 async fn delete(ctx: &Context, deletion: &Deletion) -> Result<Option<Event>, Error> {
@@ -189,23 +198,30 @@ async fn release(ctx: &Context, released: &Release) -> Result<Event, Error> {
     Ok(released.event.clone())
 }
 
-/// Writes the status when it changed, then publishes the events (and a Warning when the
-/// Exposure became Stalled or its stall changed).
+/// Writes the status when it changed and is due (see `status_pacing`), then publishes the
+/// events (and a Warning when the Exposure became Stalled or its stall changed). Returns when
+/// to look again for a status held back.
 async fn finish(
     ctx: &Context,
     exposure: &Exposure,
     status: &ExposureStatus,
     mut notes: Vec<Event>,
-) -> Result<(), Error> {
+) -> Result<Option<Duration>, Error> {
     notes.extend(events::stall_event(exposure.status.as_ref(), status));
-    if exposure.status.as_ref() != Some(status) {
-        let namespace = exposure.namespace().unwrap_or_default();
-        apply::write_status(ctx, &namespace, &exposure.name_any(), status).await?;
-    }
+    let due = match ctx.status_write(exposure, status) {
+        StatusWrite::Unchanged => None,
+        StatusWrite::After(delay) => Some(delay),
+        StatusWrite::Now => {
+            let namespace = exposure.namespace().unwrap_or_default();
+            apply::write_status(ctx, &namespace, &exposure.name_any(), status).await?;
+            ctx.status_written(exposure);
+            None
+        }
+    };
     ctx.index.record_status(exposure, status);
     ctx.update_ready_gauge();
     apply::publish(ctx, exposure, &notes).await;
-    Ok(())
+    Ok(due)
 }
 
 /// Deletion: release Retain PVCs (Delete ones go with the garbage collector), delete unused

@@ -16,6 +16,7 @@ pub mod lanes;
 pub mod metrics;
 pub mod reconcile;
 pub mod snapshot;
+pub mod status_pacing;
 pub mod sweep;
 pub mod watch_backoff;
 
@@ -625,6 +626,7 @@ pub async fn run(
             failures: Mutex::new(HashMap::new()),
             fence: fence.clone(),
             lanes: lanes::Lanes::new(config.concurrency),
+            pacing: Mutex::new(HashMap::new()),
         });
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
             // Unbounded here: the reconcile lanes (`lanes.rs`) limit how many run at once.
