@@ -17,17 +17,8 @@ pub const RECHECK: Duration = Duration::from_secs(5);
 /// One discovery request: does the API server serve `httproutes` in
 /// `gateway.networking.k8s.io/v1`? A failed request counts as no (and is logged).
 pub async fn served(client: &Client) -> bool {
-    match client
-        .list_api_group_resources(&format!("{GATEWAY_API_GROUP}/v1"))
+    super::discovery::resource_served(client, &format!("{GATEWAY_API_GROUP}/v1"), "httproutes")
         .await
-    {
-        Ok(list) => list.resources.iter().any(|r| r.name == "httproutes"),
-        Err(kube::Error::Api(e)) if e.code == 404 => false,
-        Err(error) => {
-            tracing::warn!(%error, "Gateway API discovery failed; assuming it is not served");
-            false
-        }
-    }
 }
 
 /// What the operator knows of the Gateway API now, shared by every reconcile and watch.

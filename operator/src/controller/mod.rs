@@ -6,6 +6,7 @@ pub mod caches;
 pub mod child_index;
 pub mod config;
 pub mod context;
+pub mod discovery;
 pub mod error;
 pub mod execute;
 pub mod fence;
@@ -25,7 +26,7 @@ use std::sync::{Arc, Mutex};
 
 use exposure_crd::{labels, Exposure};
 use futures::{Stream, StreamExt, TryStreamExt};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use k8s_openapi::api::core::v1::{
     ConfigMap, Node, NodeStatus, PersistentVolume, PersistentVolumeSpec, Pod, Secret,
@@ -163,7 +164,8 @@ where
 /// every request to v1 Endpoints draws a deprecation warning (legacy ones are found through
 /// `status.resources`, see `execute`).
 /// HTTPRoutes are watched once the Gateway API is served (see `ScopeStores::namespaced`).
-/// A kind served under two API versions is watched under the one this cluster has.
+/// A kind served under two API versions is watched under the one this cluster has (by its
+/// version; `discovery` says whether it really serves it).
 fn served(cluster: &ClusterInfo, kind: &str, version: &str) -> bool {
     let slices = cluster.supports(Feature::EndpointSlice);
     match (kind, version) {
@@ -205,6 +207,8 @@ struct ScopeStores<'a> {
     triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
     storage_classes: Indexed<StorageClass>,
     gateway_api: Arc<gateway_api::GatewayApi>,
+    /// The child kinds the API server serves.
+    discovered: &'a HashSet<crate::build::ChildKind>,
 }
 
 impl ScopeStores<'_> {
@@ -300,7 +304,11 @@ impl StoreFactory for ScopeStores<'_> {
             let selector = self.selector.clone();
             return self.watch_once_served(selector);
         }
-        if !served(self.cluster, &K::kind(&()), &K::version(&())) {
+        let discovered = self
+            .discovered
+            .iter()
+            .any(|c| c.as_str() == K::kind(&()) && c.api_version() == K::api_version(&()));
+        if !served(self.cluster, &K::kind(&()), &K::version(&())) || !discovered {
             return synced_empty_store();
         }
         let selector = match K::kind(&()).as_ref() {
@@ -530,6 +538,7 @@ pub async fn run(
     }
     let index = Arc::new(ExposureIndex::default());
     let gateway_api = Arc::new(gateway_api::GatewayApi::new(cluster.gateway_api));
+    let discovered = discovery::served_kinds(&client).await;
     let mut scoped = Vec::new();
     for (scope_id, namespace) in scopes.into_iter().enumerate() {
         let ns = namespace.as_deref();
@@ -562,6 +571,7 @@ pub async fn run(
             triggers: Vec::new(),
             storage_classes: storage_classes.clone(),
             gateway_api: gateway_api.clone(),
+            discovered: &discovered,
         };
         let children = ChildStores::new(&mut factory);
         let pods = factory.watch::<Pod>(
