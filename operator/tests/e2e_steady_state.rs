@@ -45,7 +45,7 @@ async fn settled_writes(op: &Operator) -> Result<f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_settled_exposures_cost_no_writes_across_resyncs() -> Result<()> {
-    let (_cluster, ns, op) = start_in_namespace("steady", &["--resync-seconds", "10"]).await?;
+    let (cluster, ns, op) = start_in_namespace("steady", &["--resync-seconds", "10"]).await?;
     let exposures: Api<Exposure> = ns.api();
     let names: Vec<String> = (0..20).map(|i| format!("app-{i}")).collect();
     for (i, name) in names.iter().enumerate() {
@@ -98,7 +98,32 @@ async fn twenty_settled_exposures_cost_no_writes_across_resyncs() -> Result<()> 
             "{name} is no longer Ready"
         );
     }
-    finish(ns, op).await
+
+    // A restart over the settled Exposures: every one is reconciled again from fresh caches,
+    // and nothing is written.
+    op.stop().await?;
+    let restarted = Operator::start(&cluster, &[ns.name()], &["--resync-seconds", "10"]).await?;
+    eventually(
+        "every Exposure reconciled by the restarted operator",
+        Duration::from_secs(60),
+        || async {
+            let text = restarted.metrics().await?;
+            Ok(
+                (metric_sum(&text, "exposure_reconciles_total", None) >= names.len() as f64)
+                    .then_some(()),
+            )
+        },
+    )
+    .await?;
+    let after_restart = settled_writes(&restarted).await?;
+    assert_eq!(
+        after_restart,
+        0.0,
+        "writes after a restart over settled Exposures:\n{}\n--- operator log:\n{}",
+        write_lines(&restarted.metrics().await?),
+        restarted.logs()
+    );
+    finish(ns, restarted).await
 }
 
 /// Events about the Exposure `name` (events.k8s.io), as (reason, note, resourceVersion).
