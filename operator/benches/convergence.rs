@@ -833,6 +833,48 @@ fn operator_json(after: &OpSnapshot, before: &OpSnapshot, n: usize) -> Value {
     })
 }
 
+/// CPU seconds so far of the cluster's components (the PID files `e2e/cluster` keeps next to
+/// the admin kubeconfig, if there are any), of this process and of the operator.
+fn cpu_seconds(cluster: &Cluster, operator: Option<&Operator>) -> BTreeMap<String, f64> {
+    let mut out = BTreeMap::new();
+    if let Some(dir) = cluster.kubeconfig_path().parent().map(|d| d.join("pids")) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Some(name) = path.file_stem().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if let Some(pid) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|p| p.trim().parse::<u32>().ok())
+            {
+                out.insert(name.to_string(), proc_figures(pid).0);
+            }
+        }
+    }
+    out.insert("bench".to_string(), proc_figures(std::process::id()).0);
+    if let Some(pid) = operator.and_then(Operator::pid) {
+        out.insert("exposure-operator".to_string(), proc_figures(pid).0);
+    }
+    out
+}
+
+fn cpu_json(after: &BTreeMap<String, f64>, before: &BTreeMap<String, f64>) -> Value {
+    json!(after
+        .iter()
+        .map(|(k, v)| (k.clone(), round3(v - before.get(k).copied().unwrap_or(0.0))))
+        .collect::<BTreeMap<_, _>>())
+}
+
+fn print_cpu(label: &str, cpu: &Value) {
+    let parts: Vec<String> = cpu
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k} {:.1}", v.as_f64().unwrap_or(0.0)))
+        .collect();
+    println!("    CPU seconds {label}: {}", parts.join(", "));
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .unwrap_or_default()
@@ -1070,6 +1112,7 @@ async fn phase_raw(cfg: &Config, cluster: &Cluster, pass: &Pass<'_>, n: usize) -
     let watches = watch(&client, &ns, &work, &tracker).await?;
     let load = loadavg();
     let before = apiserver_requests(&client).await?;
+    let cpu_before = cpu_seconds(cluster, None);
     let start = Instant::now();
     let applies = futures::future::try_join_all(
         parts
@@ -1089,6 +1132,7 @@ async fn phase_raw(cfg: &Config, cluster: &Cluster, pass: &Pass<'_>, n: usize) -
     );
     let (applied, _) = tokio::join!(applied, waited);
     let applied = applied?;
+    let cpu = cpu_json(&cpu_seconds(cluster, None), &cpu_before);
     let after = apiserver_requests(&client).await?;
     let requests = requests_json(&delta(&after, &before), n);
     // Settle (so that the next phase does not count this one's pods) and time the Deployments.
@@ -1117,6 +1161,7 @@ async fn phase_raw(cfg: &Config, cluster: &Cluster, pass: &Pass<'_>, n: usize) -
         "deployments_available_seconds": all_after(&available),
         "converged": children.iter().flatten().count(),
         "requests": requests,
+        "cpu_seconds": cpu,
         "curve": curve(&children),
         "curve_available": curve(&available),
         "loadavg_before": load, "loadavg_after": loadavg(),
@@ -1129,6 +1174,7 @@ async fn phase_raw(cfg: &Config, cluster: &Cluster, pass: &Pass<'_>, n: usize) -
         fmt_s(result["deployments_available_seconds"].as_f64()),
     );
     print_requests("until all exist", &result["requests"]);
+    print_cpu("until all exist", &result["cpu_seconds"]);
     let cleanup =
         delete_namespaces(&client, std::slice::from_ref(&ns), cfg.bound(120.0, 0.2, n)).await?;
     println!("    namespace deleted in {cleanup:.1} s");
@@ -1158,6 +1204,7 @@ async fn phase_raw_plus(
     let watches = watch(&client, &ns, &work, &tracker).await?;
     let load = loadavg();
     let before = apiserver_requests(&client).await?;
+    let cpu_before = cpu_seconds(cluster, None);
     let start = Instant::now();
     let applied = async {
         kubectl_apply(cfg, cluster.kubeconfig_path(), &ns, &file, RAW_MANAGER).await?;
@@ -1178,6 +1225,7 @@ async fn phase_raw_plus(
     );
     let (applied, _) = tokio::join!(applied, waited);
     let applied = applied?;
+    let cpu = cpu_json(&cpu_seconds(cluster, None), &cpu_before);
     let after = apiserver_requests(&client).await?;
     let requests = requests_json(&delta(&after, &before), n);
     wait_for(
@@ -1204,6 +1252,7 @@ async fn phase_raw_plus(
         "deployments_available_seconds": all_after(&available),
         "converged": both.iter().flatten().count(),
         "requests": requests,
+        "cpu_seconds": cpu,
         "curve": curve(&both),
         "curve_available": curve(&available),
         "loadavg_before": load, "loadavg_after": loadavg(),
@@ -1215,6 +1264,7 @@ async fn phase_raw_plus(
         fmt_s(result["deployments_available_seconds"].as_f64()),
     );
     print_requests("until all exist", &result["requests"]);
+    print_cpu("until all exist", &result["cpu_seconds"]);
     let cleanup =
         delete_namespaces(&client, std::slice::from_ref(&ns), cfg.bound(120.0, 0.2, n)).await?;
     println!("    namespace deleted in {cleanup:.1} s");
@@ -1244,6 +1294,7 @@ async fn phase_op(
     let load = loadavg();
     let op_before = op_snapshot(&op).await?;
     let before = apiserver_requests(&client).await?;
+    let cpu_before = cpu_seconds(cluster, Some(&op));
     let start = Instant::now();
     let applied = async {
         kubectl_apply(cfg, cluster.kubeconfig_path(), &ns, &file, USER_MANAGER).await?;
@@ -1266,6 +1317,7 @@ async fn phase_op(
     );
     let (applied, _) = tokio::join!(applied, waited);
     let applied = applied?;
+    let cpu_converged = cpu_seconds(cluster, Some(&op));
     let op_converged = op_snapshot(&op).await?;
     let at_converged = apiserver_requests(&client).await?;
     wait_for(
@@ -1276,6 +1328,7 @@ async fn phase_op(
         |t| format!("{}/{} Ready", t.ready, t.n()),
     )
     .await;
+    let cpu_ready = cpu_seconds(cluster, Some(&op));
     let op_ready = op_snapshot(&op).await?;
     let at_ready = apiserver_requests(&client).await?;
     let (converged, children, ready, available) = {
@@ -1302,6 +1355,8 @@ async fn phase_op(
         "requests_until_ready": requests_json(&delta(&at_ready, &before), n),
         "operator": operator_converged,
         "operator_until_ready": operator_ready,
+        "cpu_seconds": cpu_json(&cpu_converged, &cpu_before),
+        "cpu_seconds_until_ready": cpu_json(&cpu_ready, &cpu_before),
         "curve": curve(&converged),
         "curve_ready": curve(&ready),
         "curve_available": curve(&available),
@@ -1315,6 +1370,7 @@ async fn phase_op(
     );
     print_requests("until children + observed", &result["requests"]);
     print_requests("until Ready", &result["requests_until_ready"]);
+    print_cpu("until children + observed", &result["cpu_seconds"]);
     print_operator("until Ready", &result["operator_until_ready"]);
     if restart {
         let r = restart_operator(cfg, cluster, &ns, op, n, pass).await?;
