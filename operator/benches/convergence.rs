@@ -613,6 +613,34 @@ fn parse_sample(line: &str) -> Option<(&str, BTreeMap<String, String>, f64)> {
     Some((name, labels, value))
 }
 
+/// Waits (bounded) until the API server takes at most 3 writes in 3 s (an idle cluster: node
+/// leases), so that a phase does not count what the previous one's deletion still causes (the
+/// controller-manager works through deleted Services and pods at its client rate limit).
+async fn wait_quiet(client: &Client, timeout: Duration) -> Result<f64> {
+    let writes = |r: &Requests| -> f64 {
+        r.iter()
+            .filter(|((verb, _), _)| is_write(verb))
+            .fold(0.0, |sum, (_, c)| sum + c)
+    };
+    let started = Instant::now();
+    let mut samples = vec![writes(&apiserver_requests(client).await?)];
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        samples.push(writes(&apiserver_requests(client).await?));
+        if samples.len() >= 4 && samples[samples.len() - 1] - samples[samples.len() - 4] <= 3.0 {
+            let waited = started.elapsed().as_secs_f64();
+            if waited > 6.0 {
+                eprintln!("[bench]   the API server was quiet after {waited:.0} s");
+            }
+            return Ok(waited);
+        }
+        if started.elapsed() > timeout {
+            eprintln!("[bench]   the API server still took writes after {timeout:?}; going on");
+            return Ok(started.elapsed().as_secs_f64());
+        }
+    }
+}
+
 /// `apiserver_request_total` summed by (verb, resource incl. group and subresource).
 type Requests = BTreeMap<(String, String), f64>;
 
@@ -1110,6 +1138,7 @@ async fn phase_raw(cfg: &Config, cluster: &Cluster, pass: &Pass<'_>, n: usize) -
     }
     let tracker: Shared = Arc::new(Mutex::new(Tracker::new(&work)));
     let watches = watch(&client, &ns, &work, &tracker).await?;
+    let quiet = wait_quiet(&client, cfg.bound(30.0, 0.05, n)).await?;
     let load = loadavg();
     let before = apiserver_requests(&client).await?;
     let cpu_before = cpu_seconds(cluster, None);
@@ -1164,7 +1193,7 @@ async fn phase_raw(cfg: &Config, cluster: &Cluster, pass: &Pass<'_>, n: usize) -
         "cpu_seconds": cpu,
         "curve": curve(&children),
         "curve_available": curve(&available),
-        "loadavg_before": load, "loadavg_after": loadavg(),
+        "loadavg_before": load, "loadavg_after": loadavg(), "quiet_after_seconds": quiet,
     });
     println!(
         "  raw   N={n:<5} {} children in {} kubectl streams: kubectl {applied:.2} s, all exist after {}; Deployments available after {}",
@@ -1202,6 +1231,7 @@ async fn phase_raw_plus(
     std::fs::write(&file, yaml_stream(&docs)?)?;
     let tracker: Shared = Arc::new(Mutex::new(Tracker::new(&work)));
     let watches = watch(&client, &ns, &work, &tracker).await?;
+    let quiet = wait_quiet(&client, cfg.bound(30.0, 0.05, n)).await?;
     let load = loadavg();
     let before = apiserver_requests(&client).await?;
     let cpu_before = cpu_seconds(cluster, None);
@@ -1255,7 +1285,7 @@ async fn phase_raw_plus(
         "cpu_seconds": cpu,
         "curve": curve(&both),
         "curve_available": curve(&available),
-        "loadavg_before": load, "loadavg_after": loadavg(),
+        "loadavg_before": load, "loadavg_after": loadavg(), "quiet_after_seconds": quiet,
     });
     println!(
         "  raw+  N={n:<5} {} objects (Exposures and children) in one kubectl stream: kubectl {applied:.2} s, all exist after {}; Deployments available after {}",
@@ -1289,8 +1319,7 @@ async fn phase_op(
     let tracker: Shared = Arc::new(Mutex::new(Tracker::new(&work)));
     let watches = watch(&client, &ns, &work, &tracker).await?;
     let (op, _) = start_operator(cfg, cluster, &ns, &format!("{}-{n}", pass.name)).await?;
-    // The operator has listed its (empty) namespace; let its start-up requests pass.
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let quiet = wait_quiet(&client, cfg.bound(30.0, 0.05, n)).await?;
     let load = loadavg();
     let op_before = op_snapshot(&op).await?;
     let before = apiserver_requests(&client).await?;
@@ -1360,7 +1389,7 @@ async fn phase_op(
         "curve": curve(&converged),
         "curve_ready": curve(&ready),
         "curve_available": curve(&available),
-        "loadavg_before": load, "loadavg_after": loadavg(),
+        "loadavg_before": load, "loadavg_after": loadavg(), "quiet_after_seconds": quiet,
     });
     println!(
         "  op    N={n:<5} kubectl {applied:.2} s; all children exist after {}, and every status observed: {}; all Ready after {}",
