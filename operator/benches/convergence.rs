@@ -1006,6 +1006,19 @@ async fn start_operator(
     ns: &str,
     tag: &str,
 ) -> Result<(Operator, f64)> {
+    let (op, ready, _) = start_operator_timed(cfg, cluster, ns, tag, None).await?;
+    Ok((op, ready))
+}
+
+/// [`start_operator`], and with `reconciles: Some(n)` also the seconds from spawning it until
+/// its `exposure_reconciles_total` reached n (None: not within the bound).
+async fn start_operator_timed(
+    cfg: &Config,
+    cluster: &Cluster,
+    ns: &str,
+    tag: &str,
+    reconciles: Option<usize>,
+) -> Result<(Operator, f64, Option<f64>)> {
     let port = free_port()?;
     let addr = format!("127.0.0.1:{port}");
     let logs = cfg.out_dir.join("logs");
@@ -1021,9 +1034,10 @@ async fn start_operator(
         None => cmd.env_remove("RUST_LOG"),
     };
     let started = Instant::now();
-    // Operator::launch checks /readyz every 250 ms; this finer poll times the first 200.
+    // Operator::launch checks /readyz every 250 ms; these finer polls time the first 200 and
+    // the reconciles.
     let poll_addr = addr.clone();
-    let poll = tokio::spawn(async move {
+    let ready_poll = tokio::spawn(async move {
         loop {
             if let Ok((200, _)) = http_get(&poll_addr, "/readyz").await {
                 return Instant::now();
@@ -1034,9 +1048,31 @@ async fn start_operator(
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     });
+    let bound = cfg.bound(60.0, 0.05, reconciles.unwrap_or(0));
+    let poll_addr = addr.clone();
+    let reconciles_poll = reconciles.map(|n| {
+        tokio::spawn(async move {
+            loop {
+                if let Ok((200, text)) = http_get(&poll_addr, "/metrics").await {
+                    if support::metric_sum(&text, "exposure_reconciles_total", None) >= n as f64 {
+                        return Some(Instant::now());
+                    }
+                }
+                if started.elapsed() > bound {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+    });
     let op = Operator::launch(cmd, addr, log).await?;
-    let ready = poll.await?;
-    Ok((op, ready.saturating_duration_since(started).as_secs_f64()))
+    let ready = ready_poll.await?;
+    let reconciled = match reconciles_poll {
+        Some(task) => task.await?,
+        None => None,
+    };
+    let since = |at: Instant| at.saturating_duration_since(started).as_secs_f64();
+    Ok((op, since(ready), reconciled.map(since)))
 }
 
 async fn settle_writes(op: &Operator, timeout: Duration) -> Result<()> {
@@ -1462,28 +1498,19 @@ async fn restart_operator(
     settle_writes(&op, cfg.bound(30.0, 0.02, n)).await?;
     op.stop().await?;
     let before = apiserver_requests(&client).await?;
-    let started = Instant::now();
-    let (op, ready_seconds) =
-        start_operator(cfg, cluster, ns, &format!("{}-{n}-restart", pass.name)).await?;
     // Every Exposure reconciled once after the start (the initial list queues them all).
-    let bound = cfg.bound(60.0, 0.05, n);
-    let mut reconciled_seconds = None;
-    let zero = OpSnapshot::default();
-    loop {
-        let s = op_snapshot(&op).await?;
-        if s.reconciles >= n as f64 {
-            reconciled_seconds = Some(started.elapsed().as_secs_f64());
-            break;
-        }
-        if started.elapsed() > bound {
-            eprintln!(
-                "[bench]   restart: only {} of {n} reconciled after {bound:?}",
-                s.reconciles
-            );
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let (op, ready_seconds, reconciled_seconds) = start_operator_timed(
+        cfg,
+        cluster,
+        ns,
+        &format!("{}-{n}-restart", pass.name),
+        Some(n),
+    )
+    .await?;
+    if reconciled_seconds.is_none() {
+        eprintln!("[bench]   restart: not all {n} Exposures reconciled in time");
     }
+    let zero = OpSnapshot::default();
     // A little longer: anything a reconcile queued right away.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after_op = op_snapshot(&op).await?;
