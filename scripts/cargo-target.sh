@@ -4,3 +4,17 @@
 # (about 20 minutes on two cores). A CARGO_TARGET_DIR already set wins. What the scripts write
 # for people (target/dist, target/test-*.log) stays in the clone's target/.
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/exposure-operator/cargo-target}
+# Test binaries are linked once per clone path: with full debug info each is ~250 MB (45 of
+# them), and incremental caches double that. Line tables keep file:line in backtraces; no
+# incremental state is kept for builds nobody edits in place.
+export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+# Artifacts of the workspace's own crates built from clones that are gone (each clone path
+# gets its own): removed when untouched for two days.
+if [ -d "$CARGO_TARGET_DIR/debug/deps" ]; then
+  find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -mtime +2 \
+    \( -name 'exposure_*' -o -name 'libexposure_*' -o -name 'e2e_*' -o -name 'node_sim-*' \
+    -o -name 'heketi_stand_in-*' -o -name 'smoke-*' -o -name 'cel_rules-*' -o -name 'crd_drift-*' \
+    -o -name 'docs_sync-*' -o -name 'seeds-*' -o -name 'validate_props-*' -o -name 'health_fixtures-*' \) \
+    -delete 2>/dev/null || true
+fi
