@@ -326,7 +326,9 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         qps: args.kube_api_qps,
         burst: args.kube_api_burst,
     };
-    let client = crate::client::client(metrics.api_warnings.clone(), rate).await?;
+    let client = crate::client::client(metrics.api_warnings.clone(), Some(rate)).await?;
+    // Lease renewals and the health probe must not wait behind a burst of reconciles.
+    let unthrottled = crate::client::client(metrics.api_warnings.clone(), None).await?;
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)
         .await
         .map_err(|e| {
@@ -337,7 +339,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         })?;
     tokio::spawn(controller::http::serve(listener, metrics.clone()));
     tokio::spawn(controller::api_health::probe_loop(
-        client.clone(),
+        unthrottled.clone(),
         metrics.clone(),
     ));
 
@@ -359,7 +361,7 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
     let mut leadership = None;
     let mut fence = None;
     if args.leader_elect {
-        let lease = LeaseManagerBuilder::new(client.clone(), &args.leader_election_lease_name)
+        let lease = LeaseManagerBuilder::new(unthrottled, &args.leader_election_lease_name)
             .with_namespace(&args.leader_election_namespace)
             .with_identity(&config.instance)
             .with_duration(args.leader_election_lease_seconds.max(2))

@@ -29,8 +29,9 @@ pub struct RequestRate {
 }
 
 /// A client for the inferred configuration (in-cluster, or `KUBECONFIG`), counting warnings,
-/// at most `rate` requests per second.
-pub async fn client(warnings: Counter, rate: RequestRate) -> anyhow::Result<Client> {
+/// at most `rate` requests per second (`None`: unlimited, for the few requests that must not
+/// queue behind reconciles: the leader Lease's renewals and the API health probe).
+pub async fn client(warnings: Counter, rate: Option<RequestRate>) -> anyhow::Result<Client> {
     let config = Config::infer()
         .await
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
@@ -41,11 +42,13 @@ pub async fn client(warnings: Counter, rate: RequestRate) -> anyhow::Result<Clie
         }
         response
     });
-    Ok(ClientBuilder::try_from(config)
+    let builder = ClientBuilder::try_from(config)
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?
-        .with_layer(&warning_layer)
-        .with_layer(&RateLimitLayer::new(rate))
-        .build())
+        .with_layer(&warning_layer);
+    Ok(match rate {
+        Some(rate) => builder.with_layer(&RateLimitLayer::new(rate)).build(),
+        None => builder.build(),
+    })
 }
 
 /// Waits for a token of a shared GCRA limiter before each request. kube's client drives the
