@@ -242,6 +242,7 @@ impl Context {
         let state = match self.failures.lock() {
             Ok(mut failures) => {
                 let state = Failures::record(failures.get(&key).copied(), now);
+                forget_gone(&mut failures, &self.stores.exposures);
                 failures.insert(key, state);
                 state
             }
@@ -260,6 +261,7 @@ impl Context {
         let generation = exposure.metadata.generation;
         let pacing = match self.pacing.lock() {
             Ok(mut paced) => {
+                forget_gone(&mut paced, &self.stores.exposures);
                 let entry = paced.entry(key).or_insert(Pacing {
                     generation,
                     since: now,
@@ -302,6 +304,12 @@ impl Context {
         }
     }
 
+    /// Forgets all that is kept about an Exposure that is gone.
+    pub fn forget(&self, exposure: &Exposure) {
+        self.forget_pacing(exposure);
+        self.forget_failures(exposure);
+    }
+
     /// Sets the `exposure_managed_exposures` gauge from the index.
     pub fn update_ready_gauge(&self) {
         let (ready, not_ready, unknown) = self.index.ready_counts();
@@ -333,6 +341,14 @@ impl Context {
         name: &str,
     ) -> Vec<ObjectMeta> {
         self.stores.children.labelled(kind, namespace, name)
+    }
+}
+
+/// Drops the entries of Exposures no longer in the cache once the map has outgrown it: an
+/// Exposure deleted without a finalizer is never reconciled again, so nothing else would.
+fn forget_gone<V>(map: &mut HashMap<ObjectRef<Exposure>, V>, exposures: &Store<Exposure>) {
+    if map.len() >= 2 * exposures.len() + 64 {
+        map.retain(|key, _| exposures.get(key).is_some());
     }
 }
 

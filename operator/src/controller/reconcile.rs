@@ -6,6 +6,7 @@ use std::time::Instant;
 use exposure_crd::{Exposure, VisibilityType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
 use kube::ResourceExt;
 
 use super::caches::all_synced;
@@ -17,6 +18,12 @@ use crate::decide::decide;
 pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Action, Error> {
     all_synced(&ctx).await;
     let _permit = ctx.lanes.enter(&exposure).await;
+    // The wait for a permit may have been long: act on the Exposure as it is now, and not at
+    // all on one deleted meanwhile (its children would outlive it).
+    let Some(exposure) = ctx.stores.exposures.get(&ObjectRef::from_obj(&*exposure)) else {
+        ctx.forget(&exposure);
+        return Ok(Action::await_change());
+    };
     let started = Instant::now();
     ctx.metrics.reconciles.inc();
     let result = reconcile_exposure(&exposure, &ctx).await;
