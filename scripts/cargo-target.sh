@@ -9,8 +9,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/expo
 # incremental state is kept for builds nobody edits in place.
 export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
-# Artifacts of the workspace's own crates built from clones that are gone (each clone path
-# gets its own): removed when untouched for two days.
+# Artifacts of the workspace's own crates untouched for two days: mostly those of clones that
+# are gone (each clone path gets its own); a clone still in use rebuilds its few crates.
 if [ -d "$CARGO_TARGET_DIR/debug/deps" ]; then
   find "$CARGO_TARGET_DIR/debug/deps" -maxdepth 1 -type f -mtime +2 \
     \( -name 'exposure_*' -o -name 'libexposure_*' -o -name 'e2e_*' -o -name 'node_sim-*' \

@@ -6,16 +6,29 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResource;
 use kube::Client;
 
 use crate::build::ChildKind;
 
+/// The resources the API server serves in `api_version` (`group/version`); none when it does
+/// not know the group version (404).
+async fn group_resources(
+    client: &Client,
+    api_version: &str,
+) -> Result<Vec<APIResource>, kube::Error> {
+    match client.list_api_group_resources(api_version).await {
+        Ok(list) => Ok(list.resources),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(Vec::new()),
+        Err(error) => Err(error),
+    }
+}
+
 /// One discovery request: does the API server serve `plural` in `api_version`
 /// (`group/version`)? A failed request counts as no (and is logged).
 pub async fn resource_served(client: &Client, api_version: &str, plural: &str) -> bool {
-    match client.list_api_group_resources(api_version).await {
-        Ok(list) => list.resources.iter().any(|r| r.name == plural),
-        Err(kube::Error::Api(e)) if e.code == 404 => false,
+    match group_resources(client, api_version).await {
+        Ok(resources) => resources.iter().any(|r| r.name == plural),
         Err(error) => {
             tracing::warn!(%error, %api_version, "discovery failed; assuming it is not served");
             false
@@ -36,9 +49,8 @@ pub async fn served_kinds(client: &Client) -> HashSet<ChildKind> {
             served.extend(kinds);
             continue;
         }
-        let resources = match client.list_api_group_resources(api_version).await {
-            Ok(list) => list.resources,
-            Err(kube::Error::Api(e)) if e.code == 404 => Vec::new(),
+        let resources = match group_resources(client, api_version).await {
+            Ok(resources) => resources,
             Err(error) => {
                 // Unknown: assume served, as before discovery was asked (a watch that fails
                 // logs and retries).

@@ -297,7 +297,7 @@ fn config_digests(ctx: &Context, exposure: &Exposure) -> ConfigDigests {
 }
 
 /// The digest a cached ConfigMap or Secret carries in place of its data (see
-/// `controller::keep_config_digest`).
+/// `controller::keep_config_map_digest` and `keep_secret_digest`).
 fn stored_digest(data: Option<&BTreeMap<String, String>>) -> String {
     data.and_then(|d| d.get(DIGEST_KEY))
         .cloned()

@@ -12,7 +12,7 @@ use super::{
     is_dns1123_label, is_dns1123_subdomain, is_label_value, is_qualified_name, Checker, Seen,
     DNS1123_LABEL, DNS1123_SUBDOMAIN, QUALIFIED_NAME,
 };
-use crate::cluster::KubeVersion;
+use crate::cluster::{Feature, KubeVersion};
 
 /// Fields of Kubernetes' pod types newer than the oldest supported cluster: where they are on
 /// by default.
@@ -24,7 +24,6 @@ const AFFINITY_MATCH_LABEL_KEYS_SINCE: KubeVersion = KubeVersion::new(1, 31);
 const APP_ARMOR_PROFILE_SINCE: KubeVersion = KubeVersion::new(1, 30);
 const SE_LINUX_CHANGE_POLICY_SINCE: KubeVersion = KubeVersion::new(1, 33);
 const SUPPLEMENTAL_GROUPS_POLICY_SINCE: KubeVersion = KubeVersion::new(1, 33);
-const CLAIM_RETENTION_SINCE: KubeVersion = KubeVersion::new(1, 27);
 
 impl Checker<'_> {
     /// `workload` through `config`, in spec order.
@@ -97,11 +96,13 @@ impl Checker<'_> {
             );
         }
         let cluster = self.cluster.version;
-        if first == VolumeReclaim::Delete && cluster < CLAIM_RETENTION_SINCE {
+        let retention = Feature::StatefulSetClaimRetention;
+        if first == VolumeReclaim::Delete && !self.cluster.supports(retention) {
+            let since = retention.since().unwrap_or(cluster);
             self.unsupported(
                 "spec.storage[0].reclaim",
                 format!(
-                    "Delete with workload StatefulSet needs Kubernetes >= {CLAIM_RETENTION_SINCE} \
+                    "Delete with workload StatefulSet needs Kubernetes >= {since} \
                      (persistentVolumeClaimRetentionPolicy; cluster is {cluster}); use reclaim: Retain \
                      and delete the per-pod claims yourself"
                 ),
