@@ -667,6 +667,154 @@ async fn stateful_set_claim_template_change_recreates_it_keeping_pods_and_growin
     env.finish().await
 }
 
+/// Waits for a StatefulSet `name` other than `old` that passes `extra`, with `ready` ready
+/// replicas, and checks that every pod and claim of `kept` (name → uid) is still the same
+/// object, the pods adopted by the new set.
+async fn recreated_keeping(
+    env: &Env,
+    name: &str,
+    old: &str,
+    ready: i32,
+    kept: &BTreeMap<String, String>,
+    what: &str,
+    extra: impl Fn(&StatefulSet) -> bool,
+) -> Result<StatefulSet> {
+    let sets: Api<StatefulSet> = env.api();
+    let new_set = wait_for(&sets, name, what, TIMEOUT, |s| {
+        s.uid().as_deref() != Some(old) && extra(s)
+    })
+    .await
+    .map_err(|e| anyhow!("{e:#}\n--- operator log:\n{}", env.op.logs()))?;
+    env.ready_and(
+        name,
+        &format!("{ready} ready replicas after: {what}"),
+        |e| ready_replicas(e) == Some(ready),
+    )
+    .await?;
+    let replicas = sets.get(name).await?.spec.and_then(|s| s.replicas);
+    ensure!(
+        replicas == Some(ready),
+        "{what}: the new StatefulSet runs {replicas:?} replicas"
+    );
+    for (object, want) in kept {
+        let have = if object.starts_with("data-") {
+            let claim = env.api::<PersistentVolumeClaim>().get_opt(object).await?;
+            uid(&claim.with_context(|| format!("{what}: claim {object} is gone"))?)?
+        } else {
+            let pod = env.api::<Pod>().get(object).await?;
+            let owner = pod
+                .owner_references()
+                .iter()
+                .find(|r| r.controller == Some(true))
+                .map(|r| r.uid.clone());
+            ensure!(
+                owner == new_set.uid(),
+                "{what}: pod {object} is not adopted by the new StatefulSet: {owner:?}"
+            );
+            uid(&pod)?
+        };
+        ensure!(have == *want, "{what}: {object} was replaced");
+    }
+    Ok(new_set)
+}
+
+/// A StatefulSet whose claims go with its pods (`reclaim: Delete`, so `whenScaled: Delete`) is
+/// recreated twice without losing a pod or a claim: once because a policy it set
+/// (`podManagementPolicy: Parallel`) is dropped from the spec (the API server's default is a
+/// change too), once for a grown claim template in the same change that hands its replicas to
+/// an autoscaler (the new set starts with the replicas the old one ran, not 1).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stateful_set_recreates_keep_replicas_pods_and_claims() -> Result<()> {
+    let mut env = Env::start("wl-recreate-hpa", RESYNC).await?;
+    let class = env.simulated_class("wl-recreate-hpa").await?;
+    let spec = |size: &str, parallel: bool, autoscaled: bool| {
+        let mut volume = data_volume(&class, "Delete");
+        volume[0]["size"] = json!(size);
+        let mut spec = app_with(json!({ "workload": "StatefulSet", "storage": volume }));
+        if parallel {
+            spec["statefulSet"] = json!({ "podManagementPolicy": "Parallel" });
+        }
+        if autoscaled {
+            spec["autoscaling"] = json!({ "minReplicas": 2, "maxReplicas": 5,
+                                          "targetCPUUtilizationPercentage": 80 });
+        } else {
+            spec["replicas"] = json!(3);
+        }
+        spec
+    };
+    env.apply("db", spec("1Gi", true, false)).await?;
+    env.ready_and("db", "3 ready replicas", |e| ready_replicas(e) == Some(3))
+        .await?;
+    let sets: Api<StatefulSet> = env.api();
+    let first = uid(&sets.get("db").await?)?;
+    let mut kept = BTreeMap::new();
+    for ordinal in 0..3 {
+        let pod = env.api::<Pod>().get(&format!("db-{ordinal}")).await?;
+        kept.insert(pod.name_any(), uid(&pod)?);
+        let claim = env.bound(&format!("data-db-{ordinal}")).await?;
+        kept.insert(claim.name_any(), uid(&claim)?);
+    }
+
+    env.apply("db", spec("1Gi", false, false)).await?;
+    let policy = |s: &StatefulSet| {
+        s.spec
+            .as_ref()
+            .and_then(|s| s.pod_management_policy.clone())
+    };
+    let second = recreated_keeping(
+        &env,
+        "db",
+        &first,
+        3,
+        &kept,
+        "podManagementPolicy dropped",
+        |s| policy(s).as_deref() == Some("OrderedReady"),
+    )
+    .await?;
+
+    env.apply("db", spec("2Gi", false, true)).await?;
+    let second = uid(&second)?;
+    recreated_keeping(
+        &env,
+        "db",
+        &second,
+        3,
+        &kept,
+        "2Gi claims and an autoscaler",
+        |s| {
+            s.annotations()
+                .contains_key(labels::REPLICAS_FROM_AUTOSCALER)
+        },
+    )
+    .await?;
+    let set = sets.get("db").await?;
+    ensure!(
+        owns_replicas(&set.metadata, "exposure-operator-handover"),
+        "replicas are not handed over: {:?}",
+        set.metadata.managed_fields
+    );
+    env.no_writes_at_rest().await?;
+    // The operator's next apply no longer sets replicas: they stay as they are.
+    let mut changed = spec("2Gi", false, true);
+    changed["image"] = json!("nginx:1.27");
+    env.apply("db", changed).await?;
+    let set = wait_for(&sets, "db", "the new image", TIMEOUT, |s| {
+        format!("{:?}", s.spec.as_ref().map(|s| &s.template)).contains("nginx:1.27")
+    })
+    .await?;
+    let replicas = set.spec.as_ref().and_then(|s| s.replicas);
+    ensure!(
+        replicas == Some(3),
+        "after the image change: {replicas:?} replicas"
+    );
+    ensure!(
+        !owns_replicas(&set.metadata, labels::MANAGER),
+        "the operator still owns replicas: {:?}",
+        set.metadata.managed_fields
+    );
+    env.finish().await
+}
+
 // ---- 4. DaemonSet -----------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -137,6 +137,53 @@ pub async fn delete_keeping_pods(
     )))
 }
 
+/// Sets the claim retention of a StatefulSet about to be deleted to Retain, and returns once
+/// its controller has synced that generation: under `Delete` the controller gives each per-pod
+/// claim an ownerReference to the set on every sync, so a claim disowned before it has seen
+/// `Retain` could be owned again and deleted by the garbage collector with the set.
+pub async fn retain_claims(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    uid: Option<String>,
+) -> Result<(), Error> {
+    let api = dynamic_api(ctx, ChildKind::StatefulSet, namespace);
+    let mut patch = json!({"spec": {"persistentVolumeClaimRetentionPolicy": {
+        "whenDeleted": "Retain", "whenScaled": "Retain"}}});
+    if let Some(uid) = &uid {
+        // A precondition: another object of the same name is not touched (409).
+        patch["metadata"] = json!({"uid": uid});
+    }
+    ctx.before_write(ChildKind::StatefulSet.as_str(), "patch")
+        .await?;
+    let generation = match api
+        .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(set) => set.metadata.generation.unwrap_or_default(),
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let observed = |set: &DynamicObject| {
+        set.data
+            .pointer("/status/observedGeneration")
+            .and_then(Value::as_i64)
+            .unwrap_or_default()
+    };
+    for _ in 0..ORPHAN_WAIT_STEPS {
+        match api.get_opt(name).await? {
+            Some(set) if set.metadata.uid == uid && observed(&set) < generation => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            _ => return Ok(()),
+        }
+    }
+    Err(Error::Waiting(format!(
+        "StatefulSet {namespace}/{name}: its controller has not synced claim retention Retain \
+         within 30 s, which must come before its deletion"
+    )))
+}
+
 /// At most 30 s for an orphaning delete.
 const ORPHAN_WAIT_STEPS: u32 = 150;
 

@@ -17,6 +17,8 @@ pub enum Error {
     Fenced,
     #[error("{0} is still being deleted; retrying")]
     StillDeleting(String),
+    #[error("{0}; retrying")]
+    Waiting(String),
 }
 
 impl Error {
@@ -31,6 +33,7 @@ impl Error {
             Error::Serialise(_) => "serialise",
             Error::Fenced => "fenced",
             Error::StillDeleting(_) => "still_deleting",
+            Error::Waiting(_) => "waiting",
         }
     }
 }

@@ -103,10 +103,18 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
             }
             live = None;
         }
-        if let Some(replicas) = step.handover_replicas {
+        let handover = |after_apply: bool| {
+            step.handover_replicas
+                .filter(|_| step.recreate == after_apply)
+        };
+        if let Some(replicas) = handover(false) {
             apply::hand_over_replicas(ctx, &namespace, child, replicas).await?;
         }
-        match apply::apply(ctx, &namespace, child, live).await {
+        let applied = apply::apply(ctx, &namespace, child, live).await;
+        if let (Ok(_), Some(replicas)) = (&applied, handover(true)) {
+            apply::hand_over_replicas(ctx, &namespace, child, replicas).await?;
+        }
+        match applied {
             Ok(Applied::Unchanged) => {}
             Ok(Applied::Created) => created.push((child.kind, child.name.clone())),
             Ok(Applied::Updated) => updated.push((child.kind, child.name.clone())),
@@ -145,6 +153,9 @@ async fn run(ctx: &Context, exposure: &Exposure, plan: Plan, now: &Time) -> Resu
             }
             Err(e) => return Err(e),
         }
+    }
+    if let Some(set) = &plan.retain_claims_of {
+        apply::retain_claims(ctx, &set.namespace, &set.name, set.uid.clone()).await?;
     }
     for claim in &plan.disown {
         apply::disown_pvc(ctx, &claim.namespace, &claim.name, claim.uid.as_deref()).await?;

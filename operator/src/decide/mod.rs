@@ -123,6 +123,10 @@ pub struct Plan {
     /// are removed first, so that the garbage collector keeps them (a kind change keeps every
     /// PVC).
     pub disown: Vec<Disown>,
+    /// The StatefulSet being pruned, whose claim retention is `Delete`: set to `Retain` (and
+    /// synced by its controller) before the claims are disowned, or the controller could give
+    /// them their ownerReferences back before the set is deleted.
+    pub retain_claims_of: Option<Disown>,
     /// StorageClasses no longer desired that nothing uses.
     pub delete_classes: Vec<Deletion>,
     /// Drop `exposure.dev/cleanup` last: no StorageClass of ours is left.
@@ -151,7 +155,8 @@ pub struct Step {
     pub recreate: bool,
     /// Before applying a workload whose replicas an autoscaler takes over: these replicas,
     /// applied by a hand-over field manager, so that dropping them from our apply does not
-    /// reset them to 1 (see `workload`).
+    /// reset them to 1 (see `workload`). After the apply when the step recreates the
+    /// StatefulSet: it is created with the replicas it ran, which are then handed over.
     pub handover_replicas: Option<i32>,
 }
 
@@ -265,7 +270,7 @@ pub fn decide(
     let no_users = ClassUsers::default();
     let users_of = |class: &str| class_users.get(class).unwrap_or(&no_users);
     let mut steps = Vec::with_capacity(desired.len());
-    for child in desired {
+    for mut child in desired {
         let current = live.get(&(child.kind, child.name.clone())).cloned();
         let mut recreate = false;
         if let Some(current) = &current {
@@ -292,23 +297,27 @@ pub fn decide(
                 _ => {}
             }
         }
-        let handover_replicas = workload::handover_replicas(exposure, &child, current.as_ref());
-        // A StatefulSet's claims follow the shared claims' rules, against every live per-pod
-        // claim; a grown volume grows them (after the StatefulSet: one more step each).
-        let per_pod = match child.kind {
-            ChildKind::StatefulSet => storage::per_pod_claim_steps(exposure, &child.object, &pvcs),
-            _ => Ok(Vec::new()),
+        let handover_replicas = match &current {
+            Some(current) if recreate && child.kind == ChildKind::StatefulSet => {
+                workload::carry_replicas(&mut child.object, current)
+            }
+            _ => workload::handover_replicas(exposure, &child, current.as_ref()),
         };
+        // A StatefulSet's claims follow the shared claims' rules, against every live per-pod
+        // claim; a grown volume grows them first (one step each), so that a class refusing
+        // the expansion stops the plan before a StatefulSet is recreated with the new size.
+        if child.kind == ChildKind::StatefulSet {
+            match storage::per_pod_claim_steps(exposure, &child.object, &pvcs) {
+                Ok(resizes) => steps.extend(resizes),
+                Err(refused) => blockers.extend(refused),
+            }
+        }
         steps.push(Step {
             child,
             live: current,
             recreate,
             handover_replicas,
         });
-        match per_pod {
-            Ok(resizes) => steps.extend(resizes),
-            Err(refused) => blockers.extend(refused),
-        }
     }
     if !blockers.is_empty() {
         return blocked(blockers);
@@ -366,6 +375,15 @@ pub fn decide(
     }
     if plan.prune.iter().any(|d| d.kind == ChildKind::StatefulSet) {
         plan.disown = storage::owned_per_pod_claims(&pvcs);
+        plan.retain_claims_of = observed
+            .stateful_set
+            .as_ref()
+            .filter(|set| workload::deletes_claims(set))
+            .map(|set| Disown {
+                namespace: namespace.clone(),
+                name: set.name_any(),
+                uid: set.uid(),
+            });
     }
     let desired_classes = children.storage_classes.len();
     let mut kept = 0;

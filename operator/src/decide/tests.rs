@@ -717,6 +717,68 @@ fn leaving_a_stateful_set_disowns_its_claims_so_they_outlive_it() {
     );
     assert_eq!(p.status.retained_volumes.len(), 2);
     assert!(p.delete_pvcs.is_empty());
+    // Its retention said nothing of Delete: no retention change needed first.
+    assert_eq!(p.retain_claims_of, None);
+}
+
+#[test]
+fn leaving_a_stateful_set_that_deletes_its_claims_first_makes_it_retain_them() {
+    let e = web(&format!(
+        "{APP}  storage: [{{name: data, mountPath: /data, size: 1Gi, reclaim: Delete}}]\n"
+    ));
+    let set: k8s_openapi::api::apps::v1::StatefulSet = object(json!({
+        "metadata": {"name": "web", "namespace": "shop", "uid": "live-sts"},
+        "spec": {"serviceName": "web-headless", "selector": {}, "template": {},
+                 "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Delete", "whenScaled": "Delete"}},
+    }));
+    let snapshot = Snapshot {
+        pvcs: vec![per_pod_claim("data-web-0", "data", Some("StatefulSet"))],
+        labelled: vec![(ChildKind::StatefulSet, labelled_meta("web", true))],
+        observed: Observed {
+            stateful_set: Some(set),
+            ..Observed::default()
+        },
+        ..Snapshot::default()
+    };
+    let p = plan(run(&e, snapshot));
+    assert_eq!(
+        p.retain_claims_of,
+        Some(Disown {
+            namespace: "shop".into(),
+            name: "web".into(),
+            uid: Some("live-sts".into()),
+        })
+    );
+    assert_eq!(p.disown.len(), 1);
+}
+
+#[test]
+fn an_autoscaled_stateful_set_recreated_for_a_new_template_keeps_its_replicas() {
+    let sized = |size: &str| {
+        web(&format!(
+            "{STATEFUL}  autoscaling: {{minReplicas: 2, maxReplicas: 6}}\n  storage: [{{name: data, mountPath: /data, size: {size}, storageClassName: fast}}]\n"
+        ))
+    };
+    let mut live = live_as_desired(&sized("1Gi"));
+    let key = (ChildKind::StatefulSet, "web".to_owned());
+    if let Some(set) = live.get_mut(&key) {
+        set["spec"]["replicas"] = json!(4);
+    }
+    let p = plan(run(
+        &sized("2Gi"),
+        Snapshot {
+            live,
+            ..Snapshot::default()
+        },
+    ));
+    let step = p
+        .apply
+        .iter()
+        .find(|s| s.child.kind == ChildKind::StatefulSet)
+        .expect("a StatefulSet step");
+    assert!(step.recreate);
+    assert_eq!(step.child.object["spec"]["replicas"], json!(4));
+    assert_eq!(step.handover_replicas, Some(4));
 }
 
 #[test]
@@ -831,15 +893,17 @@ fn a_stateful_set_volume_grows_its_claims_and_never_shrinks_them() {
     assert_eq!(
         steps,
         [
-            (ChildKind::StatefulSet, "web", true),
+            // The claims first: a class refusing the expansion stops the plan before the
+            // StatefulSet is recreated with the larger template.
             (ChildKind::PersistentVolumeClaim, "data-web-0", false),
             (ChildKind::PersistentVolumeClaim, "data-web-1", false),
+            (ChildKind::StatefulSet, "web", true),
             (ChildKind::Service, "web", false),
             (ChildKind::Service, "web-headless", false),
         ]
     );
     assert_eq!(
-        p.apply[1].child.object["spec"],
+        p.apply[0].child.object["spec"],
         json!({"resources": {"requests": {"storage": "2Gi"}}})
     );
 

@@ -15,28 +15,46 @@ use crate::status::Observed;
 
 use exposure_crd::labels::REPLICAS_FROM_AUTOSCALER as REPLICAS_AUTOSCALED;
 
-/// The fields of a StatefulSet's spec the API server refuses to change.
-const IMMUTABLE: &[&str] = &[
-    "/spec/selector",
-    "/spec/serviceName",
-    "/spec/podManagementPolicy",
-    "/spec/volumeClaimTemplates",
+/// The fields of a StatefulSet's spec the API server refuses to change, with the default it
+/// gives a field left out (a field we stop setting takes that value, which is a change too).
+const IMMUTABLE: &[(&str, Option<&str>)] = &[
+    ("/spec/selector", None),
+    ("/spec/serviceName", None),
+    ("/spec/podManagementPolicy", Some("OrderedReady")),
+    ("/spec/volumeClaimTemplates", None),
 ];
 
 /// Whether every immutable field we set on a StatefulSet is as live has it.
 pub fn immutable_unchanged(desired: &Value, live: &Value) -> bool {
-    IMMUTABLE.iter().all(|pointer| {
-        let want = desired.pointer(pointer);
-        let have = live.pointer(pointer);
+    IMMUTABLE.iter().all(|(pointer, default)| {
+        let default = default.map(|d| Value::String(d.to_owned()));
+        let want = desired.pointer(pointer).or(default.as_ref());
+        let have = live.pointer(pointer).or(default.as_ref());
         match (want, have) {
             (None, None) => true,
             (Some(want), Some(have)) => drift::is_up_to_date(want, have),
-            // Absent on one side: the API server's default stands in for it, except for claim
-            // templates, which are either there or not.
-            (None, Some(have)) => *pointer != "/spec/volumeClaimTemplates" || is_empty(have),
-            (Some(want), None) => is_empty(want),
+            (None, Some(other)) | (Some(other), None) => is_empty(other),
         }
     })
+}
+
+/// A StatefulSet about to be recreated keeps the replicas it runs when the spec leaves them to
+/// an autoscaler (or to anyone else): without them the new set would start at 1 and remove
+/// every other pod. Sets them on `desired` and returns them, for the hand-over that follows
+/// the create (see [`handover_replicas`]).
+pub fn carry_replicas(desired: &mut Value, live: &Value) -> Option<i32> {
+    if desired.pointer("/spec/replicas").is_some() {
+        return None;
+    }
+    let replicas = live
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .and_then(|n| i32::try_from(n).ok())?;
+    desired
+        .get_mut("spec")?
+        .as_object_mut()?
+        .insert("replicas".into(), replicas.into());
+    Some(replicas)
 }
 
 fn is_empty(v: &Value) -> bool {
@@ -73,8 +91,13 @@ pub fn handover_replicas(
 /// the refusal is among them, and nothing else would trigger one until the resync.
 pub const WORKLOAD_RECHECK: Duration = Duration::from_secs(10);
 
-/// [`WORKLOAD_RECHECK`] while the observed StatefulSet or DaemonSet lacks pods.
+/// [`WORKLOAD_RECHECK`] while the observed StatefulSet or DaemonSet lacks pods for a reason not
+/// found yet. Once found, the status says it; pods created later change the workload's status
+/// (a watch event), and a different reason is seen at the resync.
 pub fn recheck_after(observed: &Observed) -> Option<Duration> {
+    if observed.workload_failure.is_some() {
+        return None;
+    }
     let short = observed
         .stateful_set
         .as_ref()
@@ -84,6 +107,19 @@ pub fn recheck_after(observed: &Observed) -> Option<Duration> {
             .as_ref()
             .is_some_and(daemon_set_short_of_pods);
     short.then_some(WORKLOAD_RECHECK)
+}
+
+/// Whether a StatefulSet's claim retention lets its controller delete claims (or hand them to
+/// the garbage collector).
+pub fn deletes_claims(set: &StatefulSet) -> bool {
+    set.spec
+        .as_ref()
+        .and_then(|s| s.persistent_volume_claim_retention_policy.as_ref())
+        .is_some_and(|p| {
+            [&p.when_deleted, &p.when_scaled]
+                .iter()
+                .any(|when| when.as_deref() == Some("Delete"))
+        })
 }
 
 /// Fewer pods exist than the StatefulSet wants.
@@ -143,6 +179,29 @@ mod tests {
     }
 
     #[test]
+    fn dropping_a_pod_management_policy_is_a_change_to_its_default() {
+        let mut parallel = set(Some(3), json!([]), false);
+        parallel["spec"]["podManagementPolicy"] = json!("Parallel");
+        let mut ordered = set(Some(3), json!([]), false);
+        ordered["spec"]["podManagementPolicy"] = json!("OrderedReady");
+        let default = set(Some(3), json!([]), false);
+        assert!(!immutable_unchanged(&default, &parallel));
+        assert!(immutable_unchanged(&default, &ordered));
+        assert!(!immutable_unchanged(&parallel, &ordered));
+    }
+
+    #[test]
+    fn a_recreated_stateful_set_keeps_the_replicas_it_runs_unless_the_spec_sets_them() {
+        let live = set(Some(5), json!([]), true);
+        let mut autoscaled = set(None, json!([]), true);
+        assert_eq!(carry_replicas(&mut autoscaled, &live), Some(5));
+        assert_eq!(autoscaled["spec"]["replicas"], json!(5));
+        let mut fixed = set(Some(2), json!([]), false);
+        assert_eq!(carry_replicas(&mut fixed, &live), None);
+        assert_eq!(fixed["spec"]["replicas"], json!(2));
+    }
+
+    #[test]
     fn workloads_short_of_pods_are_looked_at_again_soon() {
         let stateful = |want: i32, have: i32| -> StatefulSet {
             serde_json::from_value(json!({
@@ -167,11 +226,17 @@ mod tests {
             daemon_set: ds,
             ..Observed::default()
         };
-        // 3 of 4 pods (the 4th refused by a quota): again soon, whatever the events said.
+        // 3 of 4 pods (the 4th refused by a quota, not recorded yet): again soon.
         assert_eq!(
             recheck_after(&with(Some(stateful(4, 3)), None)),
             Some(WORKLOAD_RECHECK)
         );
+        // The refusal found: the status says it, no more rechecks.
+        let explained = Observed {
+            workload_failure: Some("exceeded quota: pods=3".into()),
+            ..with(Some(stateful(4, 3)), None)
+        };
+        assert_eq!(recheck_after(&explained), None);
         assert_eq!(
             recheck_after(&with(None, Some(daemon(2, 1)))),
             Some(WORKLOAD_RECHECK)
