@@ -15,6 +15,8 @@ use exposure_crd::Exposure;
 use exposure_e2e::dedicated::DedicatedCluster;
 use exposure_e2e::{eventually, wait_for, TestNamespace};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::ListParams;
 use kube::Api;
 use serde_json::json;
 use support::*;
@@ -76,7 +78,35 @@ async fn outage(
     .await
     .map_err(|e| anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
     let converged = back.elapsed().as_secs_f64();
-    wait_ready(op, exposures, "web").await?;
+    if let Err(e) = wait_ready(op, exposures, "web").await {
+        // Whose view lags: the pods as the API server has them now, against the status.
+        let pods: Api<Pod> = Api::namespaced(
+            exposures.clone().into_client(),
+            exposures.namespace().unwrap_or_default(),
+        );
+        let states: Vec<String> = pods
+            .list(&ListParams::default())
+            .await?
+            .into_iter()
+            .map(|p| {
+                let status = p.status.unwrap_or_default();
+                let ready = status
+                    .conditions
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|c| c.type_ == "Ready")
+                    .map(|c| c.status);
+                format!(
+                    "{} phase={:?} ready={ready:?}",
+                    p.metadata.name.unwrap_or_default(),
+                    status.phase
+                )
+            })
+            .collect();
+        return Err(e.context(format!(
+            "after the {component} restart, pods in the API server: {states:?}"
+        )));
+    }
     Ok((ready, converged))
 }
 
