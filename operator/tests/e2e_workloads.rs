@@ -602,42 +602,16 @@ async fn stateful_set_claim_template_change_recreates_it_keeping_pods_and_growin
             .get("storage")
             .map(|q| q.0.clone())
     };
-    let new_set = wait_for(
-        &sets,
+    let new_set = recreated_keeping(
+        &env,
         "db",
+        &old_set,
+        2,
+        &kept,
         "a new StatefulSet with 2Gi claims",
-        TIMEOUT,
-        |s| {
-            s.uid().as_deref() != Some(old_set.as_str())
-                && template_size(s).as_deref() == Some("2Gi")
-        },
+        |s| template_size(s).as_deref() == Some("2Gi"),
     )
-    .await
-    .map_err(|e| anyhow!("{e:#}\n--- operator log:\n{}", env.op.logs()))?;
-    let e = env
-        .ready_and("db", "2 ready replicas under the new StatefulSet", |e| {
-            ready_replicas(e) == Some(2)
-        })
-        .await?;
-    eprintln!("after the recreate: {:?}", status(&e));
-    for (name, want) in &kept {
-        let have = if name.starts_with("data-") {
-            uid(&env.api::<PersistentVolumeClaim>().get(name).await?)?
-        } else {
-            let pod = env.api::<Pod>().get(name).await?;
-            let owner = pod
-                .owner_references()
-                .iter()
-                .find(|r| r.controller == Some(true))
-                .map(|r| r.uid.clone());
-            ensure!(
-                owner == new_set.uid(),
-                "pod {name} is not adopted by the new StatefulSet: {owner:?}"
-            );
-            uid(&pod)?
-        };
-        ensure!(have == *want, "{name} was replaced by the recreate");
-    }
+    .await?;
     // The existing claims grow with the template: the StatefulSet controller never resizes
     // claims it made, the operator does (their class allows expansion).
     for ordinal in 0..2 {
