@@ -578,13 +578,7 @@ async fn stateful_set_claim_template_change_recreates_it_keeping_pods_and_growin
         .await?;
     let sets: Api<StatefulSet> = env.api();
     let old_set = uid(&sets.get("db").await?)?;
-    let mut kept = BTreeMap::new();
-    for ordinal in 0..2 {
-        let pod = env.api::<Pod>().get(&format!("db-{ordinal}")).await?;
-        kept.insert(pod.name_any(), uid(&pod)?);
-        let claim = env.bound(&format!("data-db-{ordinal}")).await?;
-        kept.insert(claim.name_any(), uid(&claim)?);
-    }
+    let kept = pods_and_claims(&env, "db", 2).await?;
 
     env.apply("db", spec("2Gi")).await?;
     let template_size = |s: &StatefulSet| {
@@ -639,6 +633,18 @@ async fn stateful_set_claim_template_change_recreates_it_keeping_pods_and_growin
         "the StatefulSet was recreated again at rest"
     );
     env.finish().await
+}
+
+/// The uids of the pods `<name>-<i>` and their bound claims `data-<name>-<i>`, i < `replicas`.
+async fn pods_and_claims(env: &Env, name: &str, replicas: i32) -> Result<BTreeMap<String, String>> {
+    let mut kept = BTreeMap::new();
+    for ordinal in 0..replicas {
+        let pod = env.api::<Pod>().get(&format!("{name}-{ordinal}")).await?;
+        kept.insert(pod.name_any(), uid(&pod)?);
+        let claim = env.bound(&format!("data-{name}-{ordinal}")).await?;
+        kept.insert(claim.name_any(), uid(&claim)?);
+    }
+    Ok(kept)
 }
 
 /// Waits for a StatefulSet `name` other than `old` that passes `extra`, with `ready` ready
@@ -721,13 +727,7 @@ async fn stateful_set_recreates_keep_replicas_pods_and_claims() -> Result<()> {
         .await?;
     let sets: Api<StatefulSet> = env.api();
     let first = uid(&sets.get("db").await?)?;
-    let mut kept = BTreeMap::new();
-    for ordinal in 0..3 {
-        let pod = env.api::<Pod>().get(&format!("db-{ordinal}")).await?;
-        kept.insert(pod.name_any(), uid(&pod)?);
-        let claim = env.bound(&format!("data-db-{ordinal}")).await?;
-        kept.insert(claim.name_any(), uid(&claim)?);
-    }
+    let kept = pods_and_claims(&env, "db", 3).await?;
 
     env.apply("db", spec("1Gi", false, false)).await?;
     let policy = |s: &StatefulSet| {
