@@ -28,12 +28,12 @@ pub async fn all_synced(ctx: &Context) {
     let (s, c) = (&ctx.stores, &ctx.cluster_stores);
     synced(&s.exposures).await;
     s.children.synced().await;
-    synced(&s.pods).await;
-    synced(&s.config_maps).await;
-    synced(&s.secrets).await;
-    synced(&c.persistent_volumes).await;
+    s.pods.synced().await;
+    s.config_maps.synced().await;
+    s.secrets.synced().await;
+    c.persistent_volumes.synced().await;
     if let Some(nodes) = &c.nodes {
-        synced(nodes).await;
+        nodes.synced().await;
     }
     for other in &ctx.all_exposures {
         synced(other).await;

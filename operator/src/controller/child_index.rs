@@ -8,7 +8,6 @@
 //! still check ownership exactly as before; the index only narrows where they look.
 
 use std::collections::{HashMap, HashSet};
-use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use exposure_crd::labels;
@@ -16,6 +15,10 @@ use kube::api::ObjectMeta;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::runtime::watcher;
 use kube::Resource;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::compact::Compact;
 
 /// An Exposure: namespace and name.
 type Owner = (String, String);
@@ -133,35 +136,86 @@ pub fn owner(meta: &ObjectMeta) -> Option<Owner> {
     Some((namespace, name))
 }
 
-/// A cache with its index.
-#[derive(Clone)]
-pub struct Indexed<K: Resource<DynamicType = ()> + Clone + 'static> {
-    pub store: Store<K>,
+/// A cache, its objects held compact (see `compact`), with its index.
+pub struct Indexed<K: Resource<DynamicType = ()> + 'static> {
+    pub store: Store<Compact<K>>,
     pub index: Arc<ChildIndex>,
 }
 
-impl<K: Resource<DynamicType = ()> + Clone + 'static> Indexed<K> {
-    /// The cached objects of the Exposure `namespace/name`.
-    pub fn of(&self, namespace: &str, name: &str) -> Vec<Arc<K>> {
-        self.index
-            .keys(namespace, name)
-            .into_iter()
-            .filter_map(|(ns, object)| {
-                let mut key = ObjectRef::<K>::new(&object);
-                if let Some(ns) = ns {
-                    key = key.within(&ns);
-                }
-                self.store.get(&key)
-            })
-            .collect()
+impl<K: Resource<DynamicType = ()> + 'static> Clone for Indexed<K> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            index: self.index.clone(),
+        }
     }
 }
 
-impl<K: Resource<DynamicType = ()> + Clone + 'static> Deref for Indexed<K> {
-    type Target = Store<K>;
+impl<K> Indexed<K>
+where
+    K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + 'static,
+{
+    /// The cached objects of the Exposure `namespace/name`.
+    pub fn of(&self, namespace: &str, name: &str) -> Vec<K> {
+        self.index
+            .keys(namespace, name)
+            .into_iter()
+            .filter_map(|(ns, object)| self.cached(ns.as_deref(), &object))
+            .filter_map(|cached| cached.object())
+            .collect()
+    }
 
-    fn deref(&self) -> &Store<K> {
-        &self.store
+    /// The cached object `namespace/name` (`None`: cluster-scoped).
+    pub fn get(&self, namespace: Option<&str>, name: &str) -> Option<K> {
+        self.cached(namespace, name)?.object()
+    }
+
+    /// The cached object `namespace/name`, as JSON.
+    pub fn value(&self, namespace: Option<&str>, name: &str) -> Option<serde_json::Value> {
+        self.cached(namespace, name)?.value()
+    }
+
+    /// Metadata of the cached objects of the Exposure `namespace/name`.
+    pub fn metas_of(&self, namespace: &str, name: &str) -> Vec<ObjectMeta> {
+        self.index
+            .keys(namespace, name)
+            .into_iter()
+            .filter_map(|(ns, object)| self.cached(ns.as_deref(), &object))
+            .filter_map(|cached| cached.meta())
+            .collect()
+    }
+
+    /// Every cached object (decoded: O(objects); for the sweep and other rare scans).
+    pub fn objects(&self) -> Vec<K> {
+        self.store
+            .state()
+            .iter()
+            .filter_map(|cached| cached.object())
+            .collect()
+    }
+
+    /// The objects whose JSON contains `needle`, decoded: a scan that decodes only the
+    /// candidates (the caller still checks each with the typed object).
+    pub fn objects_mentioning(&self, needle: &str) -> Vec<K> {
+        self.store
+            .state()
+            .iter()
+            .filter(|cached| cached.mentions(needle))
+            .filter_map(|cached| cached.object())
+            .collect()
+    }
+
+    /// Waits until the cache holds its initial list.
+    pub async fn synced(&self) {
+        super::caches::synced(&self.store).await;
+    }
+
+    fn cached(&self, namespace: Option<&str>, name: &str) -> Option<Arc<Compact<K>>> {
+        let mut key = ObjectRef::<Compact<K>>::new(name);
+        if let Some(ns) = namespace {
+            key = key.within(ns);
+        }
+        self.store.get(&key)
     }
 }
 

@@ -13,6 +13,7 @@ use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::child_index::Indexed;
@@ -38,12 +39,26 @@ pub struct Stores {
 
 /// What a watch and its cache need of a kind.
 pub trait Watched:
-    Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+    Resource<DynamicType = ()>
+    + Clone
+    + Serialize
+    + DeserializeOwned
+    + Debug
+    + Send
+    + Sync
+    + 'static
 {
 }
 
 impl<K> Watched for K where
-    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static
+    K: Resource<DynamicType = ()>
+        + Clone
+        + Serialize
+        + DeserializeOwned
+        + Debug
+        + Send
+        + Sync
+        + 'static
 {
 }
 
@@ -86,7 +101,7 @@ macro_rules! define_child_stores {
             pub fn cached_child(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<Value> {
                 let ns = kind.namespaced().then_some(namespace);
                 match kind {
-                    $(ChildKind::$kind => get(&self.$store, ns, name),)*
+                    $(ChildKind::$kind => self.$store.value(ns, name),)*
                 }
             }
 
@@ -108,26 +123,13 @@ macro_rules! define_child_stores {
 
             /// Waits until every child cache holds its initial list.
             pub async fn synced(&self) {
-                $(super::caches::synced(&self.$store).await;)*
+                $(self.$store.synced().await;)*
             }
         }
     };
 }
 
 crate::for_each_child_kind!(define_child_stores);
-
-fn get<K>(store: &Store<K>, namespace: Option<&str>, name: &str) -> Option<Value>
-where
-    K: Resource<DynamicType = ()> + Clone + serde::Serialize + 'static,
-{
-    let mut key = ObjectRef::<K>::new(name);
-    if let Some(ns) = namespace {
-        key = key.within(ns);
-    }
-    store
-        .get(&key)
-        .and_then(|o| serde_json::to_value(o.as_ref()).ok())
-}
 
 /// The cached objects the index files under the Exposure `namespace/name` that `keep` accepts.
 fn select<K>(
@@ -137,21 +139,20 @@ fn select<K>(
     keep: impl Fn(&ObjectMeta) -> bool,
 ) -> Vec<ObjectMeta>
 where
-    K: Resource<DynamicType = ()> + Clone + 'static,
+    K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + 'static,
 {
     cache
-        .of(namespace, name)
-        .iter()
-        .filter(|o| keep(o.meta()))
-        .map(|o| o.meta().clone())
+        .metas_of(namespace, name)
+        .into_iter()
+        .filter(|meta| keep(meta))
         .collect()
 }
 
 /// Cluster-wide caches shared by all scopes.
 #[derive(Clone)]
 pub struct ClusterStores {
-    pub persistent_volumes: Store<PersistentVolume>,
-    pub nodes: Option<Store<Node>>,
+    pub persistent_volumes: Indexed<PersistentVolume>,
+    pub nodes: Option<Indexed<Node>>,
 }
 
 pub struct Context {
@@ -319,13 +320,11 @@ impl Context {
     }
 
     /// The cached object `namespace/name` of `store`.
-    pub fn cached<K>(&self, store: &Store<K>, namespace: &str, name: &str) -> Option<K>
+    pub fn cached<K>(&self, cache: &Indexed<K>, namespace: &str, name: &str) -> Option<K>
     where
-        K: Resource<DynamicType = ()> + Clone + 'static,
+        K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + 'static,
     {
-        store
-            .get(&ObjectRef::<K>::new(name).within(namespace))
-            .map(|o| o.as_ref().clone())
+        cache.get(Some(namespace), name)
     }
 
     /// The cached live child, serialised; `None` when the cache does not hold it.

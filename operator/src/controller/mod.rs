@@ -4,6 +4,7 @@ pub mod api_health;
 pub mod apply;
 pub mod caches;
 pub mod child_index;
+pub mod compact;
 pub mod config;
 pub mod context;
 pub mod discovery;
@@ -45,6 +46,7 @@ use crate::build::ConfigSource;
 use crate::cluster::{ClusterInfo, Feature, KubeVersion};
 use caches::synced;
 use child_index::{ChildIndex, Indexed};
+use compact::Compact;
 pub use config::OperatorConfig;
 use context::{ChildStores, ClusterStores, Context, StoreFactory, Stores, Watched};
 pub use error::Error;
@@ -148,10 +150,10 @@ where
 {
     let (store, writer) = reflector::store();
     let index = Arc::new(ChildIndex::default());
-    let feed = index.clone();
-    let stream = reflector::reflector(writer, watcher(api, cfg).modify(prune))
+    let stream = watcher(api, cfg)
+        .modify(prune)
         .backoff(watch_backoff::watch_backoff())
-        .inspect_ok(move |event| feed.observe(event))
+        .inspect_ok(keep(writer, index.clone()))
         .touched_objects();
     (
         Indexed { store, index },
@@ -186,12 +188,26 @@ fn synced_empty_store<K>() -> Indexed<K>
 where
     K: Resource<DynamicType = ()> + Clone + 'static,
 {
-    let (store, mut writer) = reflector::store::<K>();
+    let (store, mut writer) = reflector::store::<Compact<K>>();
     writer.apply_watcher_event(&watcher::Event::Init);
     writer.apply_watcher_event(&watcher::Event::InitDone);
     Indexed {
         store,
         index: Arc::default(),
+    }
+}
+
+/// What a watch does with each event besides waking Exposures: files the object in the index
+/// and keeps it, compacted, in the cache.
+fn keep<K: Watched>(
+    mut writer: reflector::store::Writer<Compact<K>>,
+    index: Arc<ChildIndex>,
+) -> impl FnMut(&watcher::Event<K>) {
+    move |event| {
+        index.observe(event);
+        if let Some(compacted) = compact::event(event) {
+            writer.apply_watcher_event(&compacted);
+        }
     }
 }
 
@@ -271,7 +287,7 @@ impl ScopeStores<'_> {
     where
         K: Watched + Resource<Scope = k8s_openapi::NamespaceResourceScope>,
     {
-        let (store, mut writer) = reflector::store::<K>();
+        let (store, mut writer) = reflector::store::<Compact<K>>();
         writer.apply_watcher_event(&watcher::Event::Init);
         writer.apply_watcher_event(&watcher::Event::InitDone);
         let index = Arc::new(ChildIndex::default());
@@ -283,10 +299,10 @@ impl ScopeStores<'_> {
             (writer, api, cfg)
         })
         .flat_map(move |(writer, api, cfg)| {
-            let feed = feed.clone();
-            reflector::reflector(writer, watcher(api, cfg).modify(drop_managed_fields))
+            watcher(api, cfg)
+                .modify(drop_managed_fields)
                 .backoff(watch_backoff::watch_backoff())
-                .inspect_ok(move |event| feed.observe(event))
+                .inspect_ok(keep(writer, feed.clone()))
                 .touched_objects()
                 .filter_map(|r| async move { r.ok().and_then(to_exposure) })
         });
@@ -523,8 +539,8 @@ pub async fn run(
         keep_node_addresses,
     );
     let cluster_stores = ClusterStores {
-        persistent_volumes: persistent_volumes.store.clone(),
-        nodes: Some(nodes.store.clone()),
+        persistent_volumes: persistent_volumes.clone(),
+        nodes: Some(nodes),
     };
     // PVs and Nodes only feed status and the sweep; keep their reflectors running.
     tokio::spawn(pv_stream.for_each(|_| async {}));
@@ -680,7 +696,7 @@ pub async fn run(
         for s in &all_stores {
             synced(s).await;
         }
-        synced(&persistent_volumes).await;
+        persistent_volumes.synced().await;
         ready_metrics.set_ready(true);
         tracing::info!("caches synced; reconciling");
     });

@@ -65,21 +65,20 @@ pub async fn read(
     let pvcs: Vec<PersistentVolumeClaim> = pvc_state
         .iter()
         .filter(|p| in_namespace(p) && ownership::labelled_for(&p.metadata, &name))
-        .map(|p| p.as_ref().clone())
+        .cloned()
         .collect();
     let retained = pvc_state
         .iter()
         .filter(|p| in_namespace(p) && ownership::retained_from(&p.metadata, &name))
-        .map(|p| p.as_ref().clone())
+        .cloned()
         .collect();
     let storage_classes: Vec<_> = ctx
         .stores
         .children
         .storage_classes
         .of(&namespace, &name)
-        .iter()
+        .into_iter()
         .filter(|sc| ownership::cluster_labelled_for(&sc.metadata, &namespace, &name))
-        .map(|sc| sc.as_ref().clone())
         .collect();
     let classes: BTreeSet<String> = wanted
         .iter()
@@ -113,10 +112,15 @@ pub async fn read(
 
 /// PVs and (our) PVCs of the StorageClass `class`.
 pub fn class_users(ctx: &Context, class: &str) -> ClassUsers {
+    // Only objects whose text names the class are decoded (the caches are compact).
+    let naming = format!(
+        "\"storageClassName\":{}",
+        serde_json::Value::from(class)
+    );
     let volumes = ctx
         .cluster_stores
         .persistent_volumes
-        .state()
+        .objects_mentioning(&naming)
         .iter()
         .filter(|pv| {
             pv.spec
@@ -130,7 +134,7 @@ pub fn class_users(ctx: &Context, class: &str) -> ClassUsers {
         .stores
         .children
         .pvcs
-        .state()
+        .objects_mentioning(&naming)
         .iter()
         .filter(|p| {
             p.spec
@@ -199,12 +203,11 @@ async fn observe(
             .stores
             .pods
             .of(namespace, name)
-            .iter()
+            .into_iter()
             .filter(|p| {
                 p.metadata.namespace.as_deref() == Some(namespace)
                     && p.labels().get(labels::NAME).map(String::as_str) == Some(name)
             })
-            .map(|p| p.as_ref().clone())
             .collect(),
         service: ctx.cached(&s.services, namespace, name),
         headless_service: ctx.cached(&s.services, namespace, &headless),
@@ -215,7 +218,7 @@ async fn observe(
             let mut slices: Vec<_> = s
                 .endpoint_slices
                 .of(namespace, name)
-                .iter()
+                .into_iter()
                 .filter(|x| {
                     x.metadata.namespace.as_deref() == Some(namespace)
                         && crate::ownership::labelled_for(&x.metadata, name)
@@ -224,7 +227,6 @@ async fn observe(
                             .map(String::as_str)
                             == Some(labels::ENDPOINT_SLICE_MANAGER)
                 })
-                .map(|x| x.as_ref().clone())
                 .collect();
             slices.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
             slices
@@ -343,7 +345,7 @@ async fn newest_event(
 
 fn node_address(ctx: &Context) -> Option<String> {
     let nodes = ctx.cluster_stores.nodes.as_ref()?;
-    let mut state = nodes.state();
+    let mut state = nodes.objects();
     state.sort_by_key(|n| n.name_any());
     state.iter().find_map(|n| {
         n.status

@@ -29,9 +29,9 @@ pub async fn sweep_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) 
     // Never sweep from half-filled caches: a missing Exposure would look deleted.
     let s = &ctx.stores;
     synced(&s.exposures).await;
-    synced(&s.children.pvcs).await;
-    synced(&s.children.storage_classes).await;
-    synced(&ctx.cluster_stores.persistent_volumes).await;
+    s.children.pvcs.synced().await;
+    s.children.storage_classes.synced().await;
+    ctx.cluster_stores.persistent_volumes.synced().await;
     for other in &ctx.all_exposures {
         synced(other).await;
     }
@@ -52,7 +52,7 @@ async fn sweep(ctx: &Context) -> Result<(), Error> {
         let key = ObjectRef::new(name).within(ns);
         ctx.all_exposures.iter().find_map(|s| s.get(&key))
     };
-    for pvc in ctx.stores.children.pvcs.state() {
+    for pvc in ctx.stores.children.pvcs.objects() {
         let (Some(ns), Some(name)) = (
             pvc.namespace(),
             ownership::exposure_name(&pvc.metadata).map(str::to_owned),
@@ -70,7 +70,7 @@ async fn sweep(ctx: &Context) -> Result<(), Error> {
             tracing::info!(pvc = %pvc.name_any(), namespace = %ns, exposure = %name, "released PVC of a deleted Exposure");
         }
     }
-    for sc in ctx.stores.children.storage_classes.state() {
+    for sc in ctx.stores.children.storage_classes.objects() {
         let l = sc.labels();
         let (Some(ns), Some(name)) = (
             l.get(labels::NAMESPACE),

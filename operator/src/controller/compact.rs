@@ -1,0 +1,215 @@
+//! A cached object kept as its compact JSON text, decoded when a reconcile reads it.
+//!
+//! A typed Kubernetes object costs several times its JSON: every optional field of every
+//! nested struct is held inline, and each label map is a B-tree node of eleven slots. A
+//! Deployment as the API server returns it takes about 11 KiB typed and 2 KiB as text, a
+//! pruned Pod 9 KiB and 1 KiB (docs/benchmarks.md). A reconcile reads only the few objects of
+//! its own Exposure, so decoding them on read costs microseconds while the caches, which hold
+//! every child of every Exposure, shrink several-fold.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use kube::api::ObjectMeta;
+use kube::runtime::reflector::Lookup;
+use kube::runtime::watcher;
+use kube::Resource;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One cached object of kind `K`: its name and namespace (the cache's key) and its JSON.
+pub struct Compact<K> {
+    name: Box<str>,
+    namespace: Option<Box<str>>,
+    json: Box<str>,
+    kind: PhantomData<fn() -> K>,
+}
+
+impl<K> Clone for Compact<K> {
+    fn clone(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            namespace: self.namespace.clone(),
+            json: self.json.clone(),
+            kind: PhantomData,
+        }
+    }
+}
+
+impl<K> std::fmt::Debug for Compact<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compact")
+            .field("namespace", &self.namespace)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Compact::meta`] decodes: the metadata, the rest of the text skipped.
+#[derive(Deserialize)]
+struct MetadataOnly {
+    #[serde(default)]
+    metadata: ObjectMeta,
+}
+
+impl<K> Compact<K>
+where
+    K: Resource + Serialize + DeserializeOwned,
+{
+    /// `None` only for an object without a name, or one serde cannot write (neither comes
+    /// from a watch).
+    pub fn new(object: &K) -> Option<Self> {
+        let meta = object.meta();
+        let name = meta.name.as_deref()?.into();
+        let namespace = meta.namespace.as_deref().map(Into::into);
+        match serde_json::to_string(object) {
+            Ok(json) => Some(Self {
+                name,
+                namespace,
+                json: json.into_boxed_str(),
+                kind: PhantomData,
+            }),
+            Err(error) => {
+                tracing::error!(%error, name = %meta.name.as_deref().unwrap_or_default(), "cannot cache object");
+                None
+            }
+        }
+    }
+
+    /// The typed object. Text written by [`Compact::new`] always reads back; should it not, the
+    /// object counts as not cached (a child is then read from the API server).
+    pub fn object(&self) -> Option<K> {
+        self.decode(|json| serde_json::from_str(json))
+    }
+
+    /// The object as JSON.
+    pub fn value(&self) -> Option<Value> {
+        self.decode(|json| serde_json::from_str(json))
+    }
+
+    /// Only the metadata (the rest of the text is skipped, not built).
+    pub fn meta(&self) -> Option<ObjectMeta> {
+        self.decode(|json| serde_json::from_str::<MetadataOnly>(json).map(|m| m.metadata))
+    }
+
+    /// Whether the JSON text contains `needle` (a cheap pre-filter before decoding).
+    pub fn mentions(&self, needle: &str) -> bool {
+        self.json.contains(needle)
+    }
+
+    fn decode<T>(&self, read: impl Fn(&str) -> serde_json::Result<T>) -> Option<T> {
+        read(&self.json)
+            .inspect_err(|error| {
+                tracing::error!(%error, name = %self.name, "cached object does not decode");
+            })
+            .ok()
+    }
+}
+
+impl<K> Lookup for Compact<K>
+where
+    K: Resource<DynamicType = ()>,
+{
+    type DynamicType = ();
+
+    fn kind(_: &()) -> Cow<'_, str> {
+        K::kind(&())
+    }
+
+    fn group(_: &()) -> Cow<'_, str> {
+        K::group(&())
+    }
+
+    fn version(_: &()) -> Cow<'_, str> {
+        K::version(&())
+    }
+
+    fn plural(_: &()) -> Cow<'_, str> {
+        K::plural(&())
+    }
+
+    fn name(&self) -> Option<Cow<'_, str>> {
+        Some(Cow::Borrowed(&self.name))
+    }
+
+    fn namespace(&self) -> Option<Cow<'_, str>> {
+        self.namespace.as_deref().map(Cow::Borrowed)
+    }
+
+    // Not part of a cache key's identity, and never read from the caches.
+    fn resource_version(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+
+    fn uid(&self) -> Option<Cow<'_, str>> {
+        None
+    }
+}
+
+/// The watch event `event` with its object compacted; `None` when it cannot be (see
+/// [`Compact::new`]): the cache then misses that one object.
+pub fn event<K>(event: &watcher::Event<K>) -> Option<watcher::Event<Compact<K>>>
+where
+    K: Resource + Serialize + DeserializeOwned,
+{
+    Some(match event {
+        watcher::Event::Apply(o) => watcher::Event::Apply(Compact::new(o)?),
+        watcher::Event::Delete(o) => watcher::Event::Delete(Compact::new(o)?),
+        watcher::Event::Init => watcher::Event::Init,
+        watcher::Event::InitApply(o) => watcher::Event::InitApply(Compact::new(o)?),
+        watcher::Event::InitDone => watcher::Event::InitDone,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::runtime::reflector::{store, ObjectRef};
+    use serde_json::json;
+
+    fn deployment() -> Deployment {
+        crate::fixtures::object(json!({
+            "metadata": {"name": "web", "namespace": "shop", "labels": {"exposure.dev/name": "web"},
+                         "resourceVersion": "7", "uid": "u-1"},
+            "spec": {"replicas": 2, "selector": {"matchLabels": {"exposure.dev/name": "web"}},
+                     "template": {"spec": {"containers": [{"name": "app", "image": "nginx"}]}}},
+            "status": {"readyReplicas": 1}
+        }))
+    }
+
+    #[test]
+    fn an_object_reads_back_as_it_was_cached() {
+        let original = deployment();
+        let cached = Compact::new(&original).expect("a named object compacts");
+        assert_eq!(cached.object(), Some(original.clone()));
+        assert_eq!(cached.meta(), Some(original.metadata.clone()));
+        assert_eq!(
+            cached.value(),
+            Some(serde_json::to_value(&original).expect("serialises"))
+        );
+    }
+
+    #[test]
+    fn the_store_finds_compacted_objects_by_namespace_and_name() {
+        let (reader, mut writer) = store::<Compact<Deployment>>();
+        for e in [
+            watcher::Event::Init,
+            watcher::Event::InitApply(deployment()),
+            watcher::Event::InitDone,
+        ] {
+            writer.apply_watcher_event(&event(&e).expect("compacts"));
+        }
+        let key = ObjectRef::<Compact<Deployment>>::new("web").within("shop");
+        let found = reader.get(&key).and_then(|c| c.object());
+        assert_eq!(found, Some(deployment()));
+        writer.apply_watcher_event(&event(&watcher::Event::Delete(deployment())).expect("compacts"));
+        assert!(reader.get(&key).is_none());
+    }
+
+    #[test]
+    fn an_object_without_a_name_is_not_cached() {
+        assert!(Compact::new(&Deployment::default()).is_none());
+    }
+}
