@@ -297,10 +297,12 @@ fn spec() -> BoxedStrategy<ExposureSpec> {
                     ..Default::default()
                 }),
                 ports,
-                probes: probes.map(|(readiness, liveness, startup)| Probes {
-                    readiness,
-                    liveness,
-                    startup,
+                probes: probes.map(|(readiness, liveness, startup)| {
+                    Box::new(Probes {
+                        readiness,
+                        liveness,
+                        startup,
+                    })
                 }),
                 visibility,
                 ingress,
@@ -403,10 +405,12 @@ fn plausible_exposure() -> BoxedStrategy<Exposure> {
                     image: workload.then(|| "nginx:1.25".to_string()),
                     replicas: replicas.filter(|_| workload),
                     ports,
-                    probes: (workload && probes).then(|| Probes {
-                        readiness: Some(probe.clone()),
-                        liveness: Some(probe),
-                        startup: None,
+                    probes: (workload && probes).then(|| {
+                        Box::new(Probes {
+                            readiness: Some(probe.clone()),
+                            liveness: Some(probe),
+                            startup: None,
+                        })
                     }),
                     visibility: Visibility {
                         type_,

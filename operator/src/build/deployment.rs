@@ -318,11 +318,11 @@ mod tests {
             ..Default::default()
         };
         let spec = ExposureSpec {
-            probes: Some(Probes {
+            probes: Some(Box::new(Probes {
                 readiness: Some(http),
                 liveness: Some(tcp),
                 startup: Some(exec),
-            }),
+            })),
             ports: vec![PortSpec {
                 name: Some("liveness-port".into()),
                 container_port: 8080,
@@ -392,11 +392,11 @@ mod tests {
             ..Default::default()
         };
         let spec = ExposureSpec {
-            probes: Some(Probes {
+            probes: Some(Box::new(Probes {
                 liveness: Some(grpc),
                 startup: Some(tcp_with_grace),
                 ..Default::default()
-            }),
+            })),
             ..tomcat()
         };
         let exposure = new_exposure(None, None, spec);

@@ -60,7 +60,7 @@ pub(crate) fn template(
             .and_then(|p| p.startup.as_ref())
             .and_then(|p| probe(p, cluster)),
         volume_mounts: non_empty_vec(&mounts),
-        security_context: spec.security_context.clone(),
+        security_context: spec.security_context.as_deref().cloned(),
         ..Container::default()
     };
     let mut volumes: Vec<Volume> = match claims {
@@ -89,7 +89,7 @@ pub(crate) fn template(
         affinity: scheduling.affinity,
         topology_spread_constraints: non_empty_vec(&scheduling.topology_spread_constraints),
         priority_class_name: scheduling.priority_class_name,
-        security_context: spec.pod_security_context.clone(),
+        security_context: spec.pod_security_context.as_deref().cloned(),
         ..PodSpec::default()
     };
     let mut annotations = spec.pod_annotations.clone();

@@ -7,7 +7,7 @@
 //! whose label was removed by hand must still be found, and reported as not ours). The callers
 //! still check ownership exactly as before; the index only narrows where they look.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use exposure_crd::labels;
@@ -27,7 +27,9 @@ type Key = (Option<String>, String);
 
 #[derive(Default)]
 struct Maps {
-    by_owner: HashMap<Owner, HashSet<Key>>,
+    /// A list, not a set: an Exposure has a handful of objects per kind (a set's table costs
+    /// more than the keys), and removal scans only that handful.
+    by_owner: HashMap<Owner, Vec<Key>>,
     owner_of: HashMap<Key, Owner>,
 }
 
@@ -38,7 +40,7 @@ impl Maps {
             self.by_owner
                 .entry(owner.clone())
                 .or_default()
-                .insert(key.clone());
+                .push(key.clone());
             self.owner_of.insert(key, owner);
         }
     }
@@ -46,7 +48,7 @@ impl Maps {
     fn remove(&mut self, key: &Key) {
         if let Some(owner) = self.owner_of.remove(key) {
             if let Some(keys) = self.by_owner.get_mut(&owner) {
-                keys.remove(key);
+                keys.retain(|k| k != key);
                 if keys.is_empty() {
                     self.by_owner.remove(&owner);
                 }
@@ -91,7 +93,7 @@ impl ChildIndex {
         lock(&self.maps)
             .by_owner
             .get(&(namespace.to_owned(), name.to_owned()))
-            .map(|keys| keys.iter().cloned().collect())
+            .map(|keys| keys.to_vec())
             .unwrap_or_default()
     }
 }

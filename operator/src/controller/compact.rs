@@ -1,11 +1,11 @@
-//! A cached object kept as its compact JSON text, decoded when a reconcile reads it.
+//! A cached object kept as its JSON text, LZ4-compressed, decoded when a reconcile reads it.
 //!
 //! A typed Kubernetes object costs several times its JSON: every optional field of every
 //! nested struct is held inline, and each label map is a B-tree node of eleven slots. A
-//! Deployment as the API server returns it takes about 11 KiB typed and 2 KiB as text, a
-//! pruned Pod 9 KiB and 1 KiB (docs/benchmarks.md). A reconcile reads only the few objects of
-//! its own Exposure, so decoding them on read costs microseconds while the caches, which hold
-//! every child of every Exposure, shrink several-fold.
+//! Deployment as the API server returns it takes about 11 KiB typed, 2 KiB as text and 1.2 KiB
+//! compressed; a pruned Pod 9 KiB, 1 KiB and 0.6 KiB (docs/benchmarks.md). A reconcile reads
+//! only the few objects of its own Exposure, so decoding them on read costs microseconds while
+//! the caches, which hold every child of every Exposure, shrink about ten-fold.
 
 use std::borrow::Cow;
 use std::marker::PhantomData;
@@ -18,11 +18,12 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One cached object of kind `K`: its name and namespace (the cache's key) and its JSON.
+/// One cached object of kind `K`: its name and namespace (the cache's key) and its JSON,
+/// compressed.
 pub struct Compact<K> {
     name: Box<str>,
     namespace: Option<Box<str>>,
-    json: Box<str>,
+    json: Box<[u8]>,
     kind: PhantomData<fn() -> K>,
 }
 
@@ -63,11 +64,11 @@ where
         let meta = object.meta();
         let name = meta.name.as_deref()?.into();
         let namespace = meta.namespace.as_deref().map(Into::into);
-        match serde_json::to_string(object) {
+        match serde_json::to_vec(object) {
             Ok(json) => Some(Self {
                 name,
                 namespace,
-                json: json.into_boxed_str(),
+                json: lz4_flex::compress_prepend_size(&json).into_boxed_slice(),
                 kind: PhantomData,
             }),
             Err(error) => {
@@ -80,26 +81,38 @@ where
     /// The typed object. Text written by [`Compact::new`] always reads back; should it not, the
     /// object counts as not cached (a child is then read from the API server).
     pub fn object(&self) -> Option<K> {
-        self.decode(|json| serde_json::from_str(json))
+        self.decode(|json| serde_json::from_slice(json))
     }
 
     /// The object as JSON.
     pub fn value(&self) -> Option<Value> {
-        self.decode(|json| serde_json::from_str(json))
+        self.decode(|json| serde_json::from_slice(json))
     }
 
     /// Only the metadata (the rest of the text is skipped, not built).
     pub fn meta(&self) -> Option<ObjectMeta> {
-        self.decode(|json| serde_json::from_str::<MetadataOnly>(json).map(|m| m.metadata))
+        self.decode(|json| serde_json::from_slice::<MetadataOnly>(json).map(|m| m.metadata))
     }
 
-    /// Whether the JSON text contains `needle` (a cheap pre-filter before decoding).
+    /// Whether the JSON text contains `needle` (a pre-filter that saves parsing, not
+    /// decompressing).
     pub fn mentions(&self, needle: &str) -> bool {
-        self.json.contains(needle)
+        self.text().is_some_and(|json| {
+            json.windows(needle.len().max(1))
+                .any(|w| w == needle.as_bytes())
+        })
     }
 
-    fn decode<T>(&self, read: impl Fn(&str) -> serde_json::Result<T>) -> Option<T> {
-        read(&self.json)
+    fn text(&self) -> Option<Vec<u8>> {
+        lz4_flex::decompress_size_prepended(&self.json)
+            .inspect_err(|error| {
+                tracing::error!(%error, name = %self.name, "cached object does not decompress");
+            })
+            .ok()
+    }
+
+    fn decode<T>(&self, read: impl Fn(&[u8]) -> serde_json::Result<T>) -> Option<T> {
+        read(&self.text()?)
             .inspect_err(|error| {
                 tracing::error!(%error, name = %self.name, "cached object does not decode");
             })
@@ -204,8 +217,16 @@ mod tests {
         let key = ObjectRef::<Compact<Deployment>>::new("web").within("shop");
         let found = reader.get(&key).and_then(|c| c.object());
         assert_eq!(found, Some(deployment()));
-        writer.apply_watcher_event(&event(&watcher::Event::Delete(deployment())).expect("compacts"));
+        writer
+            .apply_watcher_event(&event(&watcher::Event::Delete(deployment())).expect("compacts"));
         assert!(reader.get(&key).is_none());
+    }
+
+    #[test]
+    fn mentions_finds_text_inside_the_compressed_object() {
+        let cached = Compact::new(&deployment()).expect("a named object compacts");
+        assert!(cached.mentions("\"image\":\"nginx\""));
+        assert!(!cached.mentions("\"image\":\"redis\""));
     }
 
     #[test]

@@ -39,14 +39,7 @@ pub struct Stores {
 
 /// What a watch and its cache need of a kind.
 pub trait Watched:
-    Resource<DynamicType = ()>
-    + Clone
-    + Serialize
-    + DeserializeOwned
-    + Debug
-    + Send
-    + Sync
-    + 'static
+    Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + Debug + Send + Sync + 'static
 {
 }
 
@@ -317,6 +310,12 @@ impl Context {
         self.metrics.set_exposures("True", ready);
         self.metrics.set_exposures("False", not_ready);
         self.metrics.set_exposures("Unknown", unknown);
+    }
+
+    /// The Exposure `namespace/name`, from the cache of whichever scope watches it.
+    pub fn find_exposure(&self, namespace: &str, name: &str) -> Option<Arc<Exposure>> {
+        let key = ObjectRef::new(name).within(namespace);
+        self.all_exposures.iter().find_map(|s| s.get(&key))
     }
 
     /// The cached object `namespace/name` of `store`.

@@ -1,20 +1,21 @@
 //! An index of the watched Exposures, kept current from their watch events: who claims which
 //! Ingress route or nodePort (so a reconcile finds its rivals without scanning every
 //! Exposure), and each one's Ready status (so the ready gauge changes with status
-//! transitions, not by a scan). Shared by all watch scopes.
+//! transitions, not by a scan). Shared by all watch scopes. It holds keys, claims and Ready
+//! only: the Exposures themselves are in the caches.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use exposure_crd::{condition, Exposure};
+use exposure_crd::{condition, Exposure, ExposureStatus};
 use kube::runtime::watcher;
 
 use crate::conflicts::{claims, Claim};
 
-type Key = (String, String);
+/// An Exposure: namespace and name.
+pub type Key = (String, String);
 
 struct Entry {
-    exposure: Arc<Exposure>,
     claims: Vec<Claim>,
     ready: &'static str,
     scope: usize,
@@ -43,10 +44,11 @@ fn key_of(e: &Exposure) -> Key {
 
 /// `True`, `False` or `Unknown`: the Ready condition's status.
 pub fn ready_of(e: &Exposure) -> &'static str {
-    let cond = e
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == condition::READY));
+    ready_in(e.status.as_ref())
+}
+
+fn ready_in(status: Option<&ExposureStatus>) -> &'static str {
+    let cond = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == condition::READY));
     match cond.map(|c| c.status.as_str()) {
         Some("True") => "True",
         Some("False") => "False",
@@ -69,13 +71,12 @@ impl State {
         }
     }
 
-    fn upsert(&mut self, scope: usize, exposure: Exposure) {
-        let key = key_of(&exposure);
+    fn upsert(&mut self, scope: usize, exposure: &Exposure) {
+        let key = key_of(exposure);
         self.remove(&key);
         let entry = Entry {
-            claims: claims(&exposure),
-            ready: ready_of(&exposure),
-            exposure: Arc::new(exposure),
+            claims: claims(exposure),
+            ready: ready_of(exposure),
             scope,
         };
         for claim in &entry.claims {
@@ -99,9 +100,7 @@ impl ExposureIndex {
             return;
         };
         match event {
-            watcher::Event::Apply(e) | watcher::Event::InitApply(e) => {
-                state.upsert(scope, e.clone())
-            }
+            watcher::Event::Apply(e) | watcher::Event::InitApply(e) => state.upsert(scope, e),
             watcher::Event::Delete(e) => state.remove(&key_of(e)),
             watcher::Event::Init => {
                 state.relisting.insert(scope, BTreeSet::new());
@@ -123,21 +122,21 @@ impl ExposureIndex {
     }
 
     /// Records a status just written (the watch event follows; the gauge need not wait).
-    pub fn record_status(&self, exposure: &Exposure, status: &exposure_crd::ExposureStatus) {
+    pub fn record_status(&self, exposure: &Exposure, status: &ExposureStatus) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
-        let key = key_of(exposure);
-        let Some(scope) = state.entries.get(&key).map(|e| e.scope) else {
+        let ready = ready_in(Some(status));
+        let Some(entry) = state.entries.get_mut(&key_of(exposure)) else {
             return;
         };
-        let mut updated = exposure.clone();
-        updated.status = Some(status.clone());
-        state.upsert(scope, updated);
+        let was = std::mem::replace(&mut entry.ready, ready);
+        *state.ready_counts.entry(was).or_default() -= 1;
+        *state.ready_counts.entry(ready).or_default() += 1;
     }
 
-    /// The other Exposures that share a claim with `me`.
-    pub fn rivals(&self, me: &Exposure) -> Vec<Exposure> {
+    /// The other Exposures that share a claim with `me` (namespace and name).
+    pub fn rivals(&self, me: &Exposure) -> Vec<Key> {
         let Ok(state) = self.state.lock() else {
             return Vec::new();
         };
@@ -148,10 +147,7 @@ impl ExposureIndex {
             .flatten()
             .filter(|k| **k != mine)
             .collect();
-        keys.into_iter()
-            .filter_map(|k| state.entries.get(k))
-            .map(|e| e.exposure.as_ref().clone())
-            .collect()
+        keys.into_iter().cloned().collect()
     }
 
     /// Exposures by Ready status: (`True`, `False`, `Unknown`).
@@ -192,9 +188,7 @@ mod tests {
         for e in [&a, &b, &c] {
             index.observe(0, &watcher::Event::Apply(e.clone()));
         }
-        let names = |v: Vec<Exposure>| -> Vec<String> {
-            v.into_iter().filter_map(|e| e.metadata.name).collect()
-        };
+        let names = |v: Vec<Key>| -> Vec<String> { v.into_iter().map(|(_, n)| n).collect() };
         assert_eq!(names(index.rivals(&a)), ["b"]);
         assert!(index.rivals(&c).is_empty());
         index.observe(0, &watcher::Event::Delete(b));
@@ -233,5 +227,20 @@ mod tests {
         );
         index.observe(0, &watcher::Event::InitDone);
         assert_eq!(index.ready_counts(), (1, 0, 1));
+    }
+
+    #[test]
+    fn a_written_status_moves_the_ready_count_before_its_watch_event() {
+        let index = ExposureIndex::default();
+        let a = exposure("a", json!({}), None);
+        index.observe(0, &watcher::Event::Apply(a.clone()));
+        assert_eq!(index.ready_counts(), (0, 0, 1));
+        let ready = exposure("a", json!({}), Some("True"));
+        index.record_status(&a, ready.status.as_ref().expect("a status"));
+        assert_eq!(index.ready_counts(), (1, 0, 0));
+        // An Exposure the index does not hold (deleted meanwhile) changes nothing.
+        let gone = exposure("gone", json!({}), None);
+        index.record_status(&gone, ready.status.as_ref().expect("a status"));
+        assert_eq!(index.ready_counts(), (1, 0, 0));
     }
 }

@@ -105,7 +105,13 @@ pub async fn read(
         retained,
         storage_classes,
         class_users,
-        rivals: ctx.index.rivals(exposure),
+        rivals: ctx
+            .index
+            .rivals(exposure)
+            .iter()
+            .filter_map(|(ns, name)| ctx.find_exposure(ns, name))
+            .map(|e| e.as_ref().clone())
+            .collect(),
         observed,
     })
 }
@@ -113,10 +119,7 @@ pub async fn read(
 /// PVs and (our) PVCs of the StorageClass `class`.
 pub fn class_users(ctx: &Context, class: &str) -> ClassUsers {
     // Only objects whose text names the class are decoded (the caches are compact).
-    let naming = format!(
-        "\"storageClassName\":{}",
-        serde_json::Value::from(class)
-    );
+    let naming = format!("\"storageClassName\":{}", serde_json::Value::from(class));
     let volumes = ctx
         .cluster_stores
         .persistent_volumes

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exposure_crd::labels;
-use kube::runtime::reflector::ObjectRef;
 use kube::ResourceExt;
 use tokio::sync::watch;
 
@@ -48,10 +47,7 @@ pub async fn sweep_loop(ctx: Arc<Context>, mut shutdown: watch::Receiver<bool>) 
 }
 
 async fn sweep(ctx: &Context) -> Result<(), Error> {
-    let find = |ns: &str, name: &str| {
-        let key = ObjectRef::new(name).within(ns);
-        ctx.all_exposures.iter().find_map(|s| s.get(&key))
-    };
+    let find = |ns: &str, name: &str| ctx.find_exposure(ns, name);
     for pvc in ctx.stores.children.pvcs.objects() {
         let (Some(ns), Some(name)) = (
             pvc.namespace(),
