@@ -545,6 +545,13 @@ pub async fn run(
     // PVs and Nodes only feed status and the sweep; keep their reflectors running.
     tokio::spawn(pv_stream.for_each(|_| async {}));
     tokio::spawn(node_stream.for_each(|_| async {}));
+    tokio::spawn(async {
+        let mut every = tokio::time::interval(crate::allocator::TRIM_INTERVAL);
+        loop {
+            every.tick().await;
+            let _ = tokio::task::spawn_blocking(crate::allocator::release_free_memory).await;
+        }
+    });
 
     struct Scope {
         namespace: Option<String>,
