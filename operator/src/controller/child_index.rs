@@ -159,12 +159,7 @@ where
 {
     /// The cached objects of the Exposure `namespace/name`.
     pub fn of(&self, namespace: &str, name: &str) -> Vec<K> {
-        self.index
-            .keys(namespace, name)
-            .into_iter()
-            .filter_map(|(ns, object)| self.cached(ns.as_deref(), &object))
-            .filter_map(|cached| cached.object())
-            .collect()
+        self.owned_by(namespace, name, Compact::object)
     }
 
     /// The cached object `namespace/name` (`None`: cluster-scoped).
@@ -179,11 +174,21 @@ where
 
     /// Metadata of the cached objects of the Exposure `namespace/name`.
     pub fn metas_of(&self, namespace: &str, name: &str) -> Vec<ObjectMeta> {
+        self.owned_by(namespace, name, Compact::meta)
+    }
+
+    /// What `read` decodes of each cached object of the Exposure `namespace/name`.
+    fn owned_by<T>(
+        &self,
+        namespace: &str,
+        name: &str,
+        read: impl Fn(&Compact<K>) -> Option<T>,
+    ) -> Vec<T> {
         self.index
             .keys(namespace, name)
             .into_iter()
             .filter_map(|(ns, object)| self.cached(ns.as_deref(), &object))
-            .filter_map(|cached| cached.meta())
+            .filter_map(|cached| read(&cached))
             .collect()
     }
 
