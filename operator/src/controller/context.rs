@@ -318,14 +318,6 @@ impl Context {
         self.all_exposures.iter().find_map(|s| s.get(&key))
     }
 
-    /// The cached object `namespace/name` of `store`.
-    pub fn cached<K>(&self, cache: &Indexed<K>, namespace: &str, name: &str) -> Option<K>
-    where
-        K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + 'static,
-    {
-        cache.get(Some(namespace), name)
-    }
-
     /// The cached live child, serialised; `None` when the cache does not hold it.
     pub fn cached_child(&self, kind: ChildKind, namespace: &str, name: &str) -> Option<Value> {
         self.stores.children.cached_child(kind, namespace, name)

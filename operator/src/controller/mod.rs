@@ -186,7 +186,7 @@ fn served(cluster: &ClusterInfo, kind: &str, version: &str) -> bool {
 /// empty, and synced from the start so that reconciles do not wait for it.
 fn synced_empty_store<K>() -> Indexed<K>
 where
-    K: Resource<DynamicType = ()> + Clone + 'static,
+    K: Resource<DynamicType = ()> + 'static,
 {
     let (store, mut writer) = reflector::store::<Compact<K>>();
     writer.apply_watcher_event(&watcher::Event::Init);

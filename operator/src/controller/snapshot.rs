@@ -118,7 +118,7 @@ pub async fn read(
 
 /// PVs and (our) PVCs of the StorageClass `class`.
 pub fn class_users(ctx: &Context, class: &str) -> ClassUsers {
-    // Only objects whose text names the class are decoded (the caches are compact).
+    // Only objects whose text names the class are parsed (the caches are compact).
     let naming = format!("\"storageClassName\":{}", serde_json::Value::from(class));
     let volumes = ctx
         .cluster_stores
@@ -173,8 +173,8 @@ async fn observe(
     }
     let s = &ctx.stores.children;
     let headless = crate::build::headless_service_name(name);
-    let stateful_set = ctx.cached(&s.stateful_sets, namespace, name);
-    let daemon_set = ctx.cached(&s.daemon_sets, namespace, name);
+    let stateful_set = s.stateful_sets.get(Some(namespace), name);
+    let daemon_set = s.daemon_sets.get(Some(namespace), name);
     let workload_failure = match (&stateful_set, &daemon_set) {
         (Some(set), _) if stateful_set_short_of_pods(set) => {
             newest_event(ctx, namespace, "StatefulSet", name, "FailedCreate").await?
@@ -185,22 +185,22 @@ async fn observe(
         _ => None,
     };
     Ok(Observed {
-        deployment: ctx.cached(&s.deployments, namespace, name),
+        deployment: s.deployments.get(Some(namespace), name),
         stateful_set,
         daemon_set,
         workload_failure,
-        autoscaler: ctx.cached(&s.autoscalers, namespace, name).or_else(|| {
-            ctx.cached(&s.legacy_autoscalers, namespace, name)
+        autoscaler: s.autoscalers.get(Some(namespace), name).or_else(|| {
+            s.legacy_autoscalers
+                .get(Some(namespace), name)
                 .map(Into::into)
         }),
-        disruption_budget: ctx
-            .cached(&s.disruption_budgets, namespace, name)
-            .or_else(|| {
-                ctx.cached(&s.legacy_disruption_budgets, namespace, name)
-                    .map(Into::into)
-            }),
-        resource_quota: ctx.cached(&s.quotas, namespace, name),
-        limit_range: ctx.cached(&s.limit_ranges, namespace, name),
+        disruption_budget: s.disruption_budgets.get(Some(namespace), name).or_else(|| {
+            s.legacy_disruption_budgets
+                .get(Some(namespace), name)
+                .map(Into::into)
+        }),
+        resource_quota: s.quotas.get(Some(namespace), name),
+        limit_range: s.limit_ranges.get(Some(namespace), name),
         config: config_digests(ctx, exposure),
         pods: ctx
             .stores
@@ -212,9 +212,9 @@ async fn observe(
                     && p.labels().get(labels::NAME).map(String::as_str) == Some(name)
             })
             .collect(),
-        service: ctx.cached(&s.services, namespace, name),
-        headless_service: ctx.cached(&s.services, namespace, &headless),
-        endpoints: ctx.cached(&s.endpoints, namespace, name),
+        service: s.services.get(Some(namespace), name),
+        headless_service: s.services.get(Some(namespace), &headless),
+        endpoints: s.endpoints.get(Some(namespace), name),
         endpoint_slices: {
             // Ours only: a slice the mirroring controller made from an Endpoints copies its
             // labels, but is managed by that controller.
@@ -234,9 +234,9 @@ async fn observe(
             slices.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
             slices
         },
-        ingress: ctx.cached(&s.ingresses, namespace, name),
+        ingress: s.ingresses.get(Some(namespace), name),
         // From the cache, or the GET of the desired child while the watch has not listed yet.
-        http_route: ctx.cached(&s.http_routes, namespace, name).or_else(|| {
+        http_route: s.http_routes.get(Some(namespace), name).or_else(|| {
             live.get(&(ChildKind::HTTPRoute, name.to_owned()))
                 .and_then(|v| serde_json::from_value::<HTTPRoute>(v.clone()).ok())
         }),
@@ -288,10 +288,14 @@ fn config_digests(ctx: &Context, exposure: &Exposure) -> ConfigDigests {
     for source in config_sources(&exposure.spec) {
         let digest = match &source {
             ConfigSource::ConfigMap(name) if ctx.config.watch_config_maps => ctx
-                .cached(&ctx.stores.config_maps, &namespace, name)
+                .stores
+                .config_maps
+                .get(Some(&namespace), name)
                 .map(|cm| stored_digest(cm.data.as_ref())),
             ConfigSource::Secret(name) if ctx.config.watch_secrets => ctx
-                .cached(&ctx.stores.secrets, &namespace, name)
+                .stores
+                .secrets
+                .get(Some(&namespace), name)
                 .map(|secret| stored_digest(secret.string_data.as_ref())),
             // Not readable: not part of the hash.
             _ => continue,
