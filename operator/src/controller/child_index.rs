@@ -25,34 +25,53 @@ type Owner = (String, String);
 /// A cached object: namespace (none for a cluster-scoped one) and name.
 type Key = (Option<String>, String);
 
+/// An object as its owner's list holds it: its name, and whether it is namespaced (then in its
+/// owner's namespace, the label or reference naming the owner being namespace-local).
+type Member = (bool, Box<str>);
+
+/// One cache's objects by owner. Only this direction is kept: an object's owner is read from
+/// the object itself (the event's, or the cached one when it moved), so no map from every
+/// object back to its owner is needed. Lists are exact-size slices: an Exposure has a handful of
+/// objects per kind, changed rarely, and a slice costs no spare capacity.
 #[derive(Default)]
 struct Maps {
-    /// A list, not a set: an Exposure has a handful of objects per kind (a set's table costs
-    /// more than the keys), and removal scans only that handful.
-    by_owner: HashMap<Owner, Vec<Key>>,
-    owner_of: HashMap<Key, Owner>,
+    /// Keyed by `namespace/name` (neither may contain a slash).
+    by_owner: HashMap<Box<str>, Box<[Member]>>,
+}
+
+fn owner_key((namespace, name): &Owner) -> Box<str> {
+    format!("{namespace}/{name}").into_boxed_str()
+}
+
+fn member(key: &Key) -> Member {
+    (key.0.is_some(), key.1.as_str().into())
 }
 
 impl Maps {
-    fn insert(&mut self, key: Key, owner: Option<Owner>) {
-        self.remove(&key);
-        if let Some(owner) = owner {
-            self.by_owner
-                .entry(owner.clone())
-                .or_default()
-                .push(key.clone());
-            self.owner_of.insert(key, owner);
+    fn contains(&self, owner: &Owner, key: &Key) -> bool {
+        self.by_owner
+            .get(&owner_key(owner))
+            .is_some_and(|members| members.contains(&member(key)))
+    }
+
+    fn insert(&mut self, owner: &Owner, key: &Key) {
+        let members = self.by_owner.entry(owner_key(owner)).or_default();
+        if !members.contains(&member(key)) {
+            let mut grown = std::mem::take(members).into_vec();
+            grown.push(member(key));
+            *members = grown.into_boxed_slice();
         }
     }
 
-    fn remove(&mut self, key: &Key) {
-        if let Some(owner) = self.owner_of.remove(key) {
-            if let Some(keys) = self.by_owner.get_mut(&owner) {
-                keys.retain(|k| k != key);
-                if keys.is_empty() {
-                    self.by_owner.remove(&owner);
-                }
-            }
+    fn remove(&mut self, owner: &Owner, key: &Key) {
+        let owner = owner_key(owner);
+        let Some(members) = self.by_owner.get_mut(&owner) else {
+            return;
+        };
+        let gone = member(key);
+        *members = members.iter().filter(|m| **m != gone).cloned().collect();
+        if members.is_empty() {
+            self.by_owner.remove(&owner);
         }
     }
 }
@@ -67,17 +86,46 @@ pub struct ChildIndex {
 }
 
 impl ChildIndex {
-    /// Follows one watch event, as the reflector applies it to the store.
-    pub fn observe<K: Resource>(&self, event: &watcher::Event<K>) {
+    /// Follows one watch event, as the reflector applies it to `cache` (which still holds the
+    /// object as it was: where it moved between owners, the old owner is read from there).
+    pub fn observe<K>(&self, event: &watcher::Event<K>, cache: &Store<Compact<K>>)
+    where
+        K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + 'static,
+    {
+        let was_owned_by = |key: &Key| {
+            let mut cached = ObjectRef::<Compact<K>>::new(&key.1);
+            if let Some(ns) = &key.0 {
+                cached = cached.within(ns);
+            }
+            cache.get(&cached)?.meta().as_ref().and_then(owner)
+        };
         match event {
             watcher::Event::Apply(object) => {
-                lock(&self.maps).insert(key(object), owner(object.meta()))
+                let (key, now) = (key(object), owner(object.meta()));
+                let mut maps = lock(&self.maps);
+                if now.as_ref().is_some_and(|o| maps.contains(o, &key)) {
+                    return;
+                }
+                if let Some(before) = was_owned_by(&key) {
+                    maps.remove(&before, &key);
+                }
+                if let Some(now) = now {
+                    maps.insert(&now, &key);
+                }
             }
-            watcher::Event::Delete(object) => lock(&self.maps).remove(&key(object)),
+            watcher::Event::Delete(object) => {
+                let key = key(object);
+                let mut maps = lock(&self.maps);
+                for owner in [owner(object.meta()), was_owned_by(&key)].iter().flatten() {
+                    maps.remove(owner, &key);
+                }
+            }
             watcher::Event::Init => *lock(&self.relist) = Some(Maps::default()),
             watcher::Event::InitApply(object) => {
-                if let Some(maps) = lock(&self.relist).as_mut() {
-                    maps.insert(key(object), owner(object.meta()));
+                if let (Some(maps), Some(owner)) =
+                    (lock(&self.relist).as_mut(), owner(object.meta()))
+                {
+                    maps.insert(&owner, &key(object));
                 }
             }
             watcher::Event::InitDone => {
@@ -90,10 +138,18 @@ impl ChildIndex {
 
     /// The objects of the Exposure `namespace/name`.
     fn keys(&self, namespace: &str, name: &str) -> Vec<Key> {
+        let owner = (namespace.to_owned(), name.to_owned());
         lock(&self.maps)
             .by_owner
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .map(|keys| keys.to_vec())
+            .get(&owner_key(&owner))
+            .map(|members| {
+                members
+                    .iter()
+                    .map(|(namespaced, object)| {
+                        (namespaced.then(|| namespace.to_owned()), object.to_string())
+                    })
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }
@@ -230,6 +286,7 @@ where
 mod tests {
     use super::*;
     use k8s_openapi::api::core::v1::Pod;
+    use k8s_openapi::api::storage::v1::StorageClass;
     use serde_json::json;
 
     fn pod(name: &str, exposure: Option<&str>) -> Pod {
@@ -247,27 +304,76 @@ mod tests {
         names
     }
 
+    /// A watch feeding the index and the cache as `keep` does: the index first.
+    struct Watch {
+        index: ChildIndex,
+        cache: Store<Compact<Pod>>,
+        writer: kube::runtime::reflector::store::Writer<Compact<Pod>>,
+    }
+
+    impl Watch {
+        fn new() -> Self {
+            let (cache, writer) = kube::runtime::reflector::store();
+            Self {
+                index: ChildIndex::default(),
+                cache,
+                writer,
+            }
+        }
+
+        fn see(&mut self, event: watcher::Event<Pod>) {
+            self.index.observe(&event, &self.cache);
+            let compacted = super::super::compact::event(&event).expect("named pods compact");
+            self.writer.apply_watcher_event(&compacted);
+        }
+    }
+
     #[test]
     fn the_index_follows_applies_deletes_relabels_and_relists() {
-        let index = ChildIndex::default();
-        index.observe(&watcher::Event::Apply(pod("web-1", Some("web"))));
-        index.observe(&watcher::Event::Apply(pod("web-2", Some("web"))));
-        index.observe(&watcher::Event::Apply(pod("api-1", Some("api"))));
-        index.observe(&watcher::Event::Apply(pod("stray", None)));
-        assert_eq!(names(&index, "web"), ["web-1", "web-2"]);
+        let mut watch = Watch::new();
+        watch.see(watcher::Event::Init);
+        watch.see(watcher::Event::InitDone);
+        watch.see(watcher::Event::Apply(pod("web-1", Some("web"))));
+        watch.see(watcher::Event::Apply(pod("web-2", Some("web"))));
+        watch.see(watcher::Event::Apply(pod("api-1", Some("api"))));
+        watch.see(watcher::Event::Apply(pod("stray", None)));
+        // Applied again unchanged: listed once.
+        watch.see(watcher::Event::Apply(pod("web-1", Some("web"))));
+        assert_eq!(names(&watch.index, "web"), ["web-1", "web-2"]);
         // Relabelled to another Exposure: it moves.
-        index.observe(&watcher::Event::Apply(pod("web-2", Some("api"))));
-        assert_eq!(names(&index, "web"), ["web-1"]);
-        assert_eq!(names(&index, "api"), ["api-1", "web-2"]);
-        index.observe(&watcher::Event::Delete(pod("web-1", Some("web"))));
-        assert!(names(&index, "web").is_empty());
+        watch.see(watcher::Event::Apply(pod("web-2", Some("api"))));
+        assert_eq!(names(&watch.index, "web"), ["web-1"]);
+        assert_eq!(names(&watch.index, "api"), ["api-1", "web-2"]);
+        // Its label removed: it leaves its Exposure.
+        watch.see(watcher::Event::Apply(pod("api-1", None)));
+        assert_eq!(names(&watch.index, "api"), ["web-2"]);
+        watch.see(watcher::Event::Delete(pod("web-1", Some("web"))));
+        assert!(names(&watch.index, "web").is_empty());
+        // Deleted in a state the watch did not see (relabelled meanwhile): still removed.
+        watch.see(watcher::Event::Delete(pod("web-2", Some("other"))));
+        assert!(names(&watch.index, "api").is_empty());
+        watch.see(watcher::Event::Apply(pod("api-2", Some("api"))));
         // A relist replaces everything once complete, not before.
-        index.observe(&watcher::Event::<Pod>::Init);
-        index.observe(&watcher::Event::InitApply(pod("web-9", Some("web"))));
-        assert_eq!(names(&index, "api"), ["api-1", "web-2"]);
-        index.observe(&watcher::Event::<Pod>::InitDone);
-        assert_eq!(names(&index, "web"), ["web-9"]);
-        assert!(names(&index, "api").is_empty());
+        watch.see(watcher::Event::Init);
+        watch.see(watcher::Event::InitApply(pod("web-9", Some("web"))));
+        assert_eq!(names(&watch.index, "api"), ["api-2"]);
+        watch.see(watcher::Event::InitDone);
+        assert_eq!(names(&watch.index, "web"), ["web-9"]);
+        assert!(names(&watch.index, "api").is_empty());
+    }
+
+    #[test]
+    fn cluster_scoped_objects_are_found_without_a_namespace() {
+        let class: StorageClass =
+            crate::fixtures::object(json!({"metadata": {"name": "shop.web.data",
+            "labels": {labels::NAME: "web", labels::NAMESPACE: "shop"}}, "provisioner": "p"}));
+        let (cache, _writer) = kube::runtime::reflector::store::<Compact<StorageClass>>();
+        let index = ChildIndex::default();
+        index.observe(&watcher::Event::Apply(class), &cache);
+        assert_eq!(
+            index.keys("shop", "web"),
+            [(None, "shop.web.data".to_owned())]
+        );
     }
 
     #[test]

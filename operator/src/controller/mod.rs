@@ -203,8 +203,9 @@ fn keep<K: Watched>(
     mut writer: reflector::store::Writer<Compact<K>>,
     index: Arc<ChildIndex>,
 ) -> impl FnMut(&watcher::Event<K>) {
+    let cache = writer.as_reader();
     move |event| {
-        index.observe(event);
+        index.observe(event, &cache);
         if let Some(compacted) = compact::event(event) {
             writer.apply_watcher_event(&compacted);
         }
