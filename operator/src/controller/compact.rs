@@ -166,11 +166,20 @@ pub fn event<K>(event: &watcher::Event<K>) -> Option<watcher::Event<Compact<K>>>
 where
     K: Resource + Serialize + DeserializeOwned,
 {
+    map_event(event, Compact::new)
+}
+
+/// The watch event `event` with its object made into what a cache keeps by `keep`; `None` when
+/// `keep` refuses it.
+pub fn map_event<K, T>(
+    event: &watcher::Event<K>,
+    keep: impl Fn(&K) -> Option<T>,
+) -> Option<watcher::Event<T>> {
     Some(match event {
-        watcher::Event::Apply(o) => watcher::Event::Apply(Compact::new(o)?),
-        watcher::Event::Delete(o) => watcher::Event::Delete(Compact::new(o)?),
+        watcher::Event::Apply(o) => watcher::Event::Apply(keep(o)?),
+        watcher::Event::Delete(o) => watcher::Event::Delete(keep(o)?),
         watcher::Event::Init => watcher::Event::Init,
-        watcher::Event::InitApply(o) => watcher::Event::InitApply(Compact::new(o)?),
+        watcher::Event::InitApply(o) => watcher::Event::InitApply(keep(o)?),
         watcher::Event::InitDone => watcher::Event::InitDone,
     })
 }

@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::cached_exposure::{key_of, CachedExposure, ExposureRef};
 use super::child_index::Indexed;
 use super::config::OperatorConfig;
 use super::index::ExposureIndex;
@@ -28,7 +29,7 @@ use crate::cluster::ClusterInfo;
 /// our children are held.
 #[derive(Clone)]
 pub struct Stores {
-    pub exposures: Store<Exposure>,
+    pub exposures: Store<CachedExposure>,
     pub children: ChildStores,
     pub pods: Indexed<Pod>,
     /// Every ConfigMap of the scope, holding only the digest of its data (`spec.config`).
@@ -157,19 +158,19 @@ pub struct Context {
     pub stores: Stores,
     pub cluster_stores: ClusterStores,
     /// Exposure caches of every scope (the sweep looks Exposures of other scopes up).
-    pub all_exposures: Vec<Store<Exposure>>,
+    pub all_exposures: Vec<Store<CachedExposure>>,
     /// Claims and Ready status of the Exposures of every scope.
     pub index: Arc<ExposureIndex>,
     /// Whether the Gateway API is served (it may be installed while the operator runs).
     pub gateway_api: Arc<super::gateway_api::GatewayApi>,
     /// Consecutive transient failures per Exposure, for exponential backoff.
-    pub failures: Mutex<HashMap<ObjectRef<Exposure>, Failures>>,
+    pub failures: Mutex<HashMap<ExposureRef, Failures>>,
     /// With leader election: writes only while the Lease is confirmed ours.
     pub fence: Option<Arc<super::fence::LeaseFence>>,
     /// How many reconciles run at once, new and changed Exposures first.
     pub lanes: super::lanes::Lanes,
     /// Status writes of converging Exposures, paced (see `status_pacing`).
-    pub pacing: Mutex<HashMap<ObjectRef<Exposure>, Pacing>>,
+    pub pacing: Mutex<HashMap<ExposureRef, Pacing>>,
 }
 
 /// Consecutive failed attempts of one Exposure. A failure that comes before the previous
@@ -216,28 +217,27 @@ impl Context {
 
     /// Failed attempts of this Exposure since its last successful reconcile.
     pub fn failed_attempts(&self, exposure: &Exposure) -> u32 {
-        let key = ObjectRef::from_obj(exposure);
+        let key = key_of(exposure);
         self.failures
             .lock()
             .map(|f| f.get(&key).map_or(0, |f| f.attempts))
             .unwrap_or(0)
     }
 
-    pub fn forget_failures(&self, exposure: &Exposure) {
+    pub fn forget_failures(&self, key: &ExposureRef) {
         if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&ObjectRef::from_obj(exposure));
+            failures.remove(key);
         }
     }
 
     /// Records a failure; returns the attempts so far and the time until the next one.
-    pub fn record_failure(&self, exposure: &Exposure) -> (u32, Duration) {
+    pub fn record_failure(&self, key: &ExposureRef) -> (u32, Duration) {
         let now = Instant::now();
-        let key = ObjectRef::from_obj(exposure);
         let state = match self.failures.lock() {
             Ok(mut failures) => {
-                let state = Failures::record(failures.get(&key).copied(), now);
+                let state = Failures::record(failures.get(key).copied(), now);
                 forget_gone(&mut failures, &self.stores.exposures);
-                failures.insert(key, state);
+                failures.insert(key.clone(), state);
                 state
             }
             Err(_) => Failures::record(None, now),
@@ -251,7 +251,7 @@ impl Context {
     /// Whether `status` is to be written now (see `status_pacing`).
     pub fn status_write(&self, exposure: &Exposure, status: &ExposureStatus) -> StatusWrite {
         let now = Instant::now();
-        let key = ObjectRef::from_obj(exposure);
+        let key = key_of(exposure);
         let generation = exposure.metadata.generation;
         let pacing = match self.pacing.lock() {
             Ok(mut paced) => {
@@ -285,23 +285,23 @@ impl Context {
     /// Records a status write.
     pub fn status_written(&self, exposure: &Exposure) {
         if let Ok(mut paced) = self.pacing.lock() {
-            if let Some(entry) = paced.get_mut(&ObjectRef::from_obj(exposure)) {
+            if let Some(entry) = paced.get_mut(&key_of(exposure)) {
                 entry.written = Some(Instant::now());
             }
         }
     }
 
     /// Forgets a deleted Exposure's pacing.
-    pub fn forget_pacing(&self, exposure: &Exposure) {
+    pub fn forget_pacing(&self, key: &ExposureRef) {
         if let Ok(mut paced) = self.pacing.lock() {
-            paced.remove(&ObjectRef::from_obj(exposure));
+            paced.remove(key);
         }
     }
 
     /// Forgets all that is kept about an Exposure that is gone.
-    pub fn forget(&self, exposure: &Exposure) {
-        self.forget_pacing(exposure);
-        self.forget_failures(exposure);
+    pub fn forget(&self, key: &ExposureRef) {
+        self.forget_pacing(key);
+        self.forget_failures(key);
     }
 
     /// Sets the `exposure_managed_exposures` gauge from the index.
@@ -313,7 +313,7 @@ impl Context {
     }
 
     /// The Exposure `namespace/name`, from the cache of whichever scope watches it.
-    pub fn find_exposure(&self, namespace: &str, name: &str) -> Option<Arc<Exposure>> {
+    pub fn find_exposure(&self, namespace: &str, name: &str) -> Option<Arc<CachedExposure>> {
         let key = ObjectRef::new(name).within(namespace);
         self.all_exposures.iter().find_map(|s| s.get(&key))
     }
@@ -336,7 +336,7 @@ impl Context {
 
 /// Drops the entries of Exposures no longer in the cache once the map has outgrown it: an
 /// Exposure deleted without a finalizer is never reconciled again, so nothing else would.
-fn forget_gone<V>(map: &mut HashMap<ObjectRef<Exposure>, V>, exposures: &Store<Exposure>) {
+fn forget_gone<V>(map: &mut HashMap<ExposureRef, V>, exposures: &Store<CachedExposure>) {
     if map.len() >= 2 * exposures.len() + 64 {
         map.retain(|key, _| exposures.get(key).is_some());
     }

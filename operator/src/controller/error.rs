@@ -19,6 +19,8 @@ pub enum Error {
     StillDeleting(String),
     #[error("{0}; retrying")]
     Waiting(String),
+    #[error("the cached Exposure does not read back; retrying")]
+    Undecodable,
 }
 
 impl Error {
@@ -34,6 +36,7 @@ impl Error {
             Error::Fenced => "fenced",
             Error::StillDeleting(_) => "still_deleting",
             Error::Waiting(_) => "waiting",
+            Error::Undecodable => "undecodable",
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::events::Event;
 use kube::ResourceExt;
 
 use super::apply::{self, Applied};
+use super::cached_exposure::key_of;
 use super::context::Context;
 use super::error::{refusal, Error};
 use super::status_pacing::StatusWrite;
@@ -69,11 +70,11 @@ pub async fn execute(
 ) -> Result<Done, Error> {
     match decision {
         Decision::Nothing => {
-            ctx.forget_pacing(exposure);
+            ctx.forget_pacing(&key_of(exposure));
             Ok(Done::Finalized)
         }
         Decision::Cleanup(cleanup) => {
-            ctx.forget_pacing(exposure);
+            ctx.forget_pacing(&key_of(exposure));
             finalize(ctx, exposure, cleanup).await
         }
         Decision::Blocked { status, .. } => {

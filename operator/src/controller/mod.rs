@@ -2,6 +2,7 @@
 
 pub mod api_health;
 pub mod apply;
+pub mod cached_exposure;
 pub mod caches;
 pub mod child_index;
 pub mod compact;
@@ -44,6 +45,7 @@ use tokio::sync::watch;
 
 use crate::build::ConfigSource;
 use crate::cluster::{ClusterInfo, Feature, KubeVersion};
+use cached_exposure::{key_of, CachedExposure, ExposureRef};
 use caches::synced;
 use child_index::{ChildIndex, Indexed};
 use compact::Compact;
@@ -221,7 +223,7 @@ struct ScopeStores<'a> {
     cluster: &'a ClusterInfo,
     namespace: Option<&'a str>,
     selector: watcher::Config,
-    triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
+    triggers: Vec<futures::stream::BoxStream<'static, ExposureRef>>,
     storage_classes: Indexed<StorageClass>,
     gateway_api: Arc<gateway_api::GatewayApi>,
     /// The child kinds the API server serves.
@@ -249,7 +251,7 @@ impl ScopeStores<'_> {
         &mut self,
         enabled: bool,
         keep: fn(&mut K),
-        exposures: &Store<Exposure>,
+        exposures: &Store<CachedExposure>,
         source: fn(&K) -> ConfigSource,
     ) -> Indexed<K>
     where
@@ -457,46 +459,24 @@ fn slim_meta(meta: &ObjectMeta) -> ObjectMeta {
 
 /// The Exposures of `exposures` whose `spec.config` mounts this ConfigMap or Secret.
 fn mounting(
-    exposures: &Store<Exposure>,
+    exposures: &Store<CachedExposure>,
     source: &ConfigSource,
     namespace: &str,
-) -> Vec<ObjectRef<Exposure>> {
+) -> Vec<ExposureRef> {
     exposures
         .state()
         .iter()
-        .filter(|e| {
-            !e.spec.config.is_empty()
-                && e.metadata.namespace.as_deref() == Some(namespace)
-                && crate::build::config_sources(&e.spec).contains(source)
-        })
-        .map(|e| ObjectRef::from_obj(e.as_ref()))
+        .filter(|e| e.meta().namespace.as_deref() == Some(namespace) && e.mounts(source))
+        .map(|e| key_of(e.as_ref()))
         .collect()
 }
 
-/// Maps a namespaced child to its Exposure by label (`exposure.dev/name`, or
-/// `exposure.dev/retained-from` on a released PVC), else by its controller ownerReference: a
-/// child whose `exposure.dev/name` label was removed by hand must still wake its Exposure up,
-/// which then reports the object as not ours.
-fn to_exposure<K: Resource>(obj: K) -> Option<ObjectRef<Exposure>> {
-    let meta = obj.meta();
-    // A released PVC wakes the Exposure whose status.retainedVolumes lists it.
-    let by_label = meta
-        .labels
-        .as_ref()
-        .and_then(|l| l.get(labels::NAME).or_else(|| l.get(labels::RETAINED_FROM)));
-    let by_owner = || {
-        meta.owner_references.iter().flatten().find(|r| {
-            r.controller == Some(true)
-                && r.kind == "Exposure"
-                && r.api_version
-                    .starts_with(&format!("{}/", exposure_crd::GROUP))
-        })
-    };
-    let name = match by_label {
-        Some(name) => name,
-        None => &by_owner()?.name,
-    };
-    Some(ObjectRef::new(name).within(meta.namespace.as_deref()?))
+/// Maps a child to the Exposure it belongs to (`child_index::owner`: by label, else by its
+/// controller ownerReference, so that a child whose `exposure.dev/name` label was removed by hand
+/// still wakes its Exposure up, which then reports the object as not ours).
+fn to_exposure<K: Resource>(obj: K) -> Option<ExposureRef> {
+    let (namespace, name) = child_index::owner(obj.meta())?;
+    Some(ObjectRef::new(&name).within(&namespace))
 }
 
 /// Runs until `shutdown` fires: one controller per watch scope (all namespaces, or each
@@ -557,8 +537,9 @@ pub async fn run(
     struct Scope {
         namespace: Option<String>,
         stores: Stores,
-        triggers: Vec<futures::stream::BoxStream<'static, ObjectRef<Exposure>>>,
-        exposure_stream: futures::stream::BoxStream<'static, Result<Exposure, watcher::Error>>,
+        triggers: Vec<futures::stream::BoxStream<'static, ExposureRef>>,
+        exposure_stream:
+            futures::stream::BoxStream<'static, Result<CachedExposure, watcher::Error>>,
     }
     let index = Arc::new(ExposureIndex::default());
     let gateway_api = Arc::new(gateway_api::GatewayApi::new(cluster.gateway_api));
@@ -566,16 +547,13 @@ pub async fn run(
     let mut scoped = Vec::new();
     for (scope_id, namespace) in scopes.into_iter().enumerate() {
         let ns = namespace.as_deref();
-        let (exposures, exposure_writer) = reflector::store();
+        let (exposures, mut exposure_writer) = reflector::store();
         let (feed, gauge_metrics) = (index.clone(), metrics.clone());
-        let exposure_stream = reflector::reflector(
-            exposure_writer,
-            watcher(
-                scoped_api::<Exposure>(&client, ns),
-                watcher::Config::default(),
-            )
-            .modify(drop_managed_fields),
+        let exposure_stream = watcher(
+            scoped_api::<Exposure>(&client, ns),
+            watcher::Config::default(),
         )
+        .modify(drop_managed_fields)
         .backoff(watch_backoff::watch_backoff())
         .inspect_ok(move |event| {
             feed.observe(scope_id, event);
@@ -583,6 +561,14 @@ pub async fn run(
             gauge_metrics.set_exposures("True", ready);
             gauge_metrics.set_exposures("False", not_ready);
             gauge_metrics.set_exposures("Unknown", unknown);
+        })
+        // The typed Exposure goes no further: the cache and the controller get it compacted.
+        .try_filter_map(move |event| {
+            let cached = compact::map_event(&event, CachedExposure::new);
+            if let Some(cached) = &cached {
+                exposure_writer.apply_watcher_event(cached);
+            }
+            futures::future::ready(Ok(cached))
         })
         .applied_objects();
         let exposure_stream =
@@ -627,7 +613,7 @@ pub async fn run(
             exposure_stream,
         });
     }
-    let all_exposures: Vec<Store<Exposure>> =
+    let all_exposures: Vec<Store<CachedExposure>> =
         scoped.iter().map(|s| s.stores.exposures.clone()).collect();
 
     let recorder = Recorder::new(

@@ -6,24 +6,26 @@ use std::time::Instant;
 use exposure_crd::{Exposure, VisibilityType};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
 use kube::ResourceExt;
 
+use super::cached_exposure::{key_of, CachedExposure};
 use super::caches::all_synced;
 use super::context::Context;
 use super::error::Error;
 use super::{execute, gateway_api, snapshot};
 use crate::decide::decide;
 
-pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub async fn reconcile(cached: Arc<CachedExposure>, ctx: Arc<Context>) -> Result<Action, Error> {
     all_synced(&ctx).await;
-    let _permit = ctx.lanes.enter(&exposure).await;
+    let _permit = ctx.lanes.enter(cached.is_changed()).await;
     // The wait for a permit may have been long: act on the Exposure as it is now, and not at
     // all on one deleted meanwhile (its children would outlive it).
-    let Some(exposure) = ctx.stores.exposures.get(&ObjectRef::from_obj(&*exposure)) else {
-        ctx.forget(&exposure);
+    let key = key_of(&*cached);
+    let Some(now) = ctx.stores.exposures.get(&key) else {
+        ctx.forget(&key);
         return Ok(Action::await_change());
     };
+    let exposure = now.exposure().ok_or(Error::Undecodable)?;
     let started = Instant::now();
     ctx.metrics.reconciles.inc();
     // Boxed: the reconcile's whole state (several KiB) is allocated once it holds a permit, so
@@ -33,16 +35,16 @@ pub async fn reconcile(exposure: Arc<Exposure>, ctx: Arc<Context>) -> Result<Act
         .reconcile_duration
         .observe(started.elapsed().as_secs_f64());
     if result.is_ok() {
-        ctx.forget_failures(&exposure);
+        ctx.forget_failures(&key);
     }
     result
 }
 
 /// Transient errors back off exponentially per Exposure (5 s doubling, capped at 5 min).
-pub fn error_policy(exposure: Arc<Exposure>, error: &Error, ctx: Arc<Context>) -> Action {
+pub fn error_policy(cached: Arc<CachedExposure>, error: &Error, ctx: Arc<Context>) -> Action {
     ctx.metrics.count_error(error.kind());
-    let (attempts, delay) = ctx.record_failure(&exposure);
-    tracing::warn!(exposure = %exposure.name_any(), namespace = ?exposure.namespace(), %error, attempts, ?delay, "reconcile failed");
+    let (attempts, delay) = ctx.record_failure(&key_of(&*cached));
+    tracing::warn!(exposure = %cached.name_any(), namespace = ?cached.namespace(), %error, attempts, ?delay, "reconcile failed");
     Action::requeue(delay)
 }
 

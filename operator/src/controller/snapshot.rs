@@ -109,8 +109,7 @@ pub async fn read(
             .index
             .rivals(exposure)
             .iter()
-            .filter_map(|(ns, name)| ctx.find_exposure(ns, name))
-            .map(|e| e.as_ref().clone())
+            .filter_map(|(ns, name)| ctx.find_exposure(ns, name)?.exposure())
             .collect(),
         observed,
     })

@@ -79,7 +79,13 @@ async fn sweep(ctx: &Context) -> Result<(), Error> {
         }
         // A class of a deleted Exposure, or one its spec no longer names (left in place while
         // a volume used it; nothing else triggers a reconcile when that volume goes).
-        let wanted = find(ns, name).is_some_and(|e| names_class(&e, ns, &sc.name_any()));
+        // An Exposure whose cached copy does not read back counts as wanting it: never delete
+        // on doubt.
+        let wanted = find(ns, name).is_some_and(|cached| {
+            cached
+                .exposure()
+                .is_none_or(|e| names_class(&e, ns, &sc.name_any()))
+        });
         let users = class_users(ctx, &sc.name_any());
         if !wanted && users.volumes.is_empty() && users.claims.is_empty() {
             apply::delete(ctx, ChildKind::StorageClass, "", &sc.name_any(), sc.uid()).await?;
