@@ -13,6 +13,8 @@
 #   BENCH_STORAGE        1 (default): a second pass with one simulated volume per Exposure; 0: none
 #   BENCH_STORAGE_SIZES  N of the storage pass (default: BENCH_SIZES)
 #   BENCH_TRIALS         single-Exposure trials (default 50; 0: none)
+#   BENCH_RAW            1 (default): the raw phases too; 0: the operator's phases only (its
+#                        memory, CPU and writes; no T_raw, so no ratios), half the time
 #   BENCH_CONCURRENCY    the operator's --concurrency and the raw kubectl streams (default 8)
 #   BENCH_OUT_DIR        output directory (default target/bench)
 #   BENCH_OPERATOR_LOG   RUST_LOG of the operator under test (default: its own default)

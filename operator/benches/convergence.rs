@@ -65,6 +65,8 @@ struct Config {
     sizes: Vec<usize>,
     storage_sizes: Vec<usize>,
     trials: usize,
+    /// Whether the raw phases run (without them, only the operator's figures: no ratios).
+    raw: bool,
     concurrency: usize,
     out_dir: PathBuf,
     operator_log: Option<String>,
@@ -114,6 +116,8 @@ impl Config {
             sizes,
             storage_sizes,
             trials: number("BENCH_TRIALS", 50)?,
+            raw: std::env::var("BENCH_RAW")
+                .map_or(true, |v| !matches!(v.as_str(), "0" | "false" | "no" | "")),
             concurrency: number("BENCH_CONCURRENCY", 8)?.max(1),
             out_dir,
             operator_log: std::env::var("BENCH_OPERATOR_LOG")
@@ -2016,8 +2020,10 @@ async fn main() -> Result<()> {
                     ""
                 }
             );
-            results.push(phase_raw(&cfg, &cluster, &pass, n).await?);
-            results.push(phase_raw_plus(&cfg, &cluster, &pass, n).await?);
+            if cfg.raw {
+                results.push(phase_raw(&cfg, &cluster, &pass, n).await?);
+                results.push(phase_raw_plus(&cfg, &cluster, &pass, n).await?);
+            }
             results.push(phase_op(&cfg, &cluster, &pass, n, n == largest).await?);
             let rows = summary_rows(&results);
             if let Some(r) = rows.iter().find(|r| r["pass"] == pass.name && r["n"] == n) {
