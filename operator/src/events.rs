@@ -4,11 +4,11 @@
 use exposure_crd::{condition, ExposureStatus};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::runtime::events::{Event as KubeEvent, EventType};
+use kube::runtime::events::EventType;
 
 use crate::build::ChildKind;
 
-/// One event about the Exposure, as data (the recorder's type is neither `Clone` nor `Debug`).
+/// One event about the Exposure, as data (`controller::event_series` publishes it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
     pub type_: EventType,
@@ -19,15 +19,9 @@ pub struct Event {
 }
 
 impl Event {
-    /// The recorder's event (`action` is the reason).
-    pub fn to_kube(&self) -> KubeEvent {
-        KubeEvent {
-            type_: self.type_,
-            reason: self.reason.clone(),
-            note: self.note.as_deref().map(fit_note),
-            action: self.reason.clone(),
-            secondary: self.secondary.clone(),
-        }
+    /// The note as published: cut to the API server's limit.
+    pub fn fitted_note(&self) -> Option<String> {
+        self.note.as_deref().map(fit_note)
     }
 }
 
@@ -157,13 +151,10 @@ mod tests {
     #[test]
     fn a_note_over_the_api_limit_is_cut_at_a_character_boundary() {
         let short = note(EventType::Warning, "Stalled", "spec.image: too long".into());
-        assert_eq!(
-            short.to_kube().note.as_deref(),
-            Some("spec.image: too long")
-        );
+        assert_eq!(short.fitted_note().as_deref(), Some("spec.image: too long"));
         // Three-byte characters: 1024 is not a boundary of this text.
         let long = note(EventType::Warning, "Stalled", "€".repeat(2000));
-        let kept = long.to_kube().note.unwrap_or_default();
+        let kept = long.fitted_note().unwrap_or_default();
         assert!(kept.len() <= MAX_NOTE_BYTES, "{} bytes", kept.len());
         assert!(kept.len() > MAX_NOTE_BYTES - 6, "{} bytes", kept.len());
         assert!(kept.ends_with('…'));

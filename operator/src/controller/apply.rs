@@ -341,7 +341,7 @@ pub async fn publish(ctx: &Context, exposure: &Exposure, notes: &[Event]) {
             tracing::warn!(reason = %ev.reason, "not publishing an event: fenced");
             continue;
         }
-        if let Err(e) = ctx.recorder.publish(&ev.to_kube(), &reference).await {
+        if let Err(e) = ctx.events.publish(ev, &reference).await {
             tracing::warn!(error = %e, reason = %ev.reason, "could not publish event");
         }
     }

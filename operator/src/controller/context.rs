@@ -9,7 +9,6 @@ use std::fmt::Debug;
 
 use k8s_openapi::api::core::v1::{ConfigMap, Node, PersistentVolume, Pod, Secret};
 use kube::api::ObjectMeta;
-use kube::runtime::events::Recorder;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
@@ -154,7 +153,7 @@ pub struct Context {
     pub config: OperatorConfig,
     pub cluster: ClusterInfo,
     pub metrics: Arc<Metrics>,
-    pub recorder: Recorder,
+    pub events: Arc<super::event_series::Publisher>,
     pub stores: Stores,
     pub cluster_stores: ClusterStores,
     /// Exposure caches of every scope (the sweep looks Exposures of other scopes up).

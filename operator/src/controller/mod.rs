@@ -10,6 +10,7 @@ pub mod config;
 pub mod context;
 pub mod discovery;
 pub mod error;
+pub mod event_series;
 pub mod execute;
 pub mod fence;
 pub mod gateway_api;
@@ -37,7 +38,6 @@ use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::ObjectMeta;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
-use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Client, Resource};
@@ -616,13 +616,13 @@ pub async fn run(
     let all_exposures: Vec<Store<CachedExposure>> =
         scoped.iter().map(|s| s.stores.exposures.clone()).collect();
 
-    let recorder = Recorder::new(
+    let events = Arc::new(event_series::Publisher::new(
         client.clone(),
-        Reporter {
+        event_series::Reporter {
             controller: labels::MANAGER.to_string(),
-            instance: Some(config.instance.clone()),
+            instance: config.instance.clone(),
         },
-    );
+    ));
     tokio::spawn(sc_stream.for_each(|_| async {}));
     let mut tasks = Vec::new();
     for scope in scoped {
@@ -637,7 +637,7 @@ pub async fn run(
             config: config.clone(),
             cluster: cluster.clone(),
             metrics: metrics.clone(),
-            recorder: recorder.clone(),
+            events: events.clone(),
             stores: stores.clone(),
             cluster_stores: cluster_stores.clone(),
             all_exposures: all_exposures.clone(),
