@@ -19,6 +19,7 @@ pub mod index;
 pub mod lanes;
 pub mod metrics;
 pub mod reconcile;
+pub mod resync;
 pub mod snapshot;
 pub mod status_pacing;
 pub mod sweep;
@@ -651,6 +652,8 @@ pub async fn run(
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
             // Unbounded here: the reconcile lanes (`lanes.rs`) limit how many run at once.
             .with_config(ControllerConfig::default().concurrency(0));
+        let mut triggers = triggers;
+        triggers.push(resync::resyncs(stores.exposures.clone(), config.resync).boxed());
         controller = controller.reconcile_on(futures::stream::select_all(triggers));
         // StorageClasses are cluster-scoped: each scope triggers on those of its namespaces.
         if config.storage_classes_enabled {

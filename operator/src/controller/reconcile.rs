@@ -72,8 +72,9 @@ async fn reconcile_exposure(exposure: &Exposure, ctx: &Context) -> Result<Action
     } else {
         ctx.config.resync
     };
+    // Regular resyncs come from `resync`; only a sooner look is a timer of its own.
     Ok(match done.requeue(resync) {
-        Some(after) => Action::requeue(after),
-        None => Action::await_change(),
+        Some(after) if after < ctx.config.resync => Action::requeue(after),
+        _ => Action::await_change(),
     })
 }
