@@ -6,9 +6,16 @@
 //! compressed; a pruned Pod 9 KiB, 1 KiB and 0.6 KiB (docs/benchmarks.md). A reconcile reads
 //! only the few objects of its own Exposure, so decoding them on read costs microseconds while
 //! the caches, which hold every child of every Exposure, shrink about ten-fold.
+//!
+//! Each object is compressed against a dictionary of its kind: the text of the first object
+//! of that kind the process cached. Objects of one kind share most of their text (field names,
+//! defaults, the operator's labels), which a lone small object cannot exploit: against the
+//! dictionary a Deployment takes 0.25 KiB instead of 1.2, a Service or a Pod 0.2 instead of 0.7.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock, RwLock};
 
 use kube::api::ObjectMeta;
 use kube::runtime::reflector::Lookup;
@@ -24,6 +31,7 @@ pub struct Compact<K> {
     name: Box<str>,
     namespace: Option<Box<str>>,
     json: Box<[u8]>,
+    dictionary: Arc<[u8]>,
     kind: PhantomData<fn() -> K>,
 }
 
@@ -33,6 +41,7 @@ impl<K> Clone for Compact<K> {
             name: self.name.clone(),
             namespace: self.namespace.clone(),
             json: self.json.clone(),
+            dictionary: self.dictionary.clone(),
             kind: PhantomData,
         }
     }
@@ -56,7 +65,7 @@ struct MetadataOnly {
 
 impl<K> Compact<K>
 where
-    K: Resource + Serialize + DeserializeOwned,
+    K: Resource<DynamicType = ()> + Serialize + DeserializeOwned,
 {
     /// `None` only for an object without a name, or one serde cannot write (neither comes
     /// from a watch).
@@ -65,12 +74,17 @@ where
         let name = meta.name.as_deref()?.into();
         let namespace = meta.namespace.as_deref().map(Into::into);
         match serde_json::to_vec(object) {
-            Ok(json) => Some(Self {
-                name,
-                namespace,
-                json: lz4_flex::compress_prepend_size(&json).into_boxed_slice(),
-                kind: PhantomData,
-            }),
+            Ok(json) => {
+                let dictionary = dictionary(&K::api_version(&()), &K::kind(&()), &json);
+                Some(Self {
+                    name,
+                    namespace,
+                    json: lz4_flex::block::compress_prepend_size_with_dict(&json, &dictionary)
+                        .into_boxed_slice(),
+                    dictionary,
+                    kind: PhantomData,
+                })
+            }
             Err(error) => {
                 tracing::error!(%error, name = %meta.name.as_deref().unwrap_or_default(), "cannot cache object");
                 None
@@ -104,7 +118,7 @@ where
     }
 
     fn text(&self) -> Option<Vec<u8>> {
-        lz4_flex::decompress_size_prepended(&self.json)
+        lz4_flex::block::decompress_size_prepended_with_dict(&self.json, &self.dictionary)
             .inspect_err(|error| {
                 tracing::error!(%error, name = %self.name, "cached object does not decompress");
             })
@@ -160,11 +174,37 @@ where
     }
 }
 
+/// LZ4 looks back at most 64 KiB; a kind's first object may be far larger (a 400 kB value):
+/// its beginning is dictionary enough.
+const MAX_DICTIONARY_BYTES: usize = 16 * 1024;
+
+/// The dictionary of the kind `api_version`/`kind`: `first`, when it is the first object of
+/// that kind, and never changed after (every cached object of the kind is read back with it).
+fn dictionary(api_version: &str, kind: &str, first: &[u8]) -> Arc<[u8]> {
+    static DICTIONARIES: OnceLock<RwLock<HashMap<String, Arc<[u8]>>>> = OnceLock::new();
+    let dictionaries = DICTIONARIES.get_or_init(RwLock::default);
+    let key = format!("{api_version}/{kind}");
+    // The map only grows, one entry per kind: usable after a panic elsewhere.
+    if let Some(found) = dictionaries
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get(&key)
+    {
+        return found.clone();
+    }
+    dictionaries
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .entry(key)
+        .or_insert_with(|| first[..first.len().min(MAX_DICTIONARY_BYTES)].into())
+        .clone()
+}
+
 /// The watch event `event` with its object compacted; `None` when it cannot be (see
 /// [`Compact::new`]): the cache then misses that one object.
 pub fn event<K>(event: &watcher::Event<K>) -> Option<watcher::Event<Compact<K>>>
 where
-    K: Resource + Serialize + DeserializeOwned,
+    K: Resource<DynamicType = ()> + Serialize + DeserializeOwned,
 {
     map_event(event, Compact::new)
 }
@@ -188,6 +228,7 @@ pub fn map_event<K, T>(
 mod tests {
     use super::*;
     use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Pod;
     use kube::runtime::reflector::{store, ObjectRef};
     use serde_json::json;
 
@@ -236,6 +277,37 @@ mod tests {
         let cached = Compact::new(&deployment()).expect("a named object compacts");
         assert!(cached.mentions("\"image\":\"nginx\""));
         assert!(!cached.mentions("\"image\":\"redis\""));
+    }
+
+    #[test]
+    fn objects_of_a_kind_compress_against_the_first_one() {
+        let named = |name: &str| {
+            let mut d = deployment();
+            d.metadata.name = Some(name.into());
+            d
+        };
+        let first = Compact::new(&named("first")).expect("compacts");
+        let second = Compact::new(&named("second")).expect("compacts");
+        assert!(Arc::ptr_eq(&first.dictionary, &second.dictionary));
+        let text = serde_json::to_vec(&named("second")).expect("serialises");
+        let alone = lz4_flex::compress_prepend_size(&text).len();
+        assert!(
+            second.json.len() * 2 < alone,
+            "{} bytes against the dictionary, {alone} alone",
+            second.json.len()
+        );
+        assert_eq!(second.object(), Some(named("second")));
+    }
+
+    #[test]
+    fn a_dictionary_is_at_most_its_bound_and_reads_back_larger_objects() {
+        let large: Pod = crate::fixtures::object(json!({
+            "metadata": {"name": "large", "namespace": "shop",
+                         "annotations": {"big": "x".repeat(100_000)}}
+        }));
+        let cached = Compact::new(&large).expect("compacts");
+        assert!(cached.dictionary.len() <= MAX_DICTIONARY_BYTES);
+        assert_eq!(cached.object(), Some(large));
     }
 
     #[test]
