@@ -63,16 +63,21 @@ impl Maps {
         }
     }
 
-    fn remove(&mut self, owner: &Owner, key: &Key) {
+    /// Whether `key` was listed under `owner`.
+    fn remove(&mut self, owner: &Owner, key: &Key) -> bool {
         let owner = owner_key(owner);
         let Some(members) = self.by_owner.get_mut(&owner) else {
-            return;
+            return false;
         };
         let gone = member(key);
+        if !members.contains(&gone) {
+            return false;
+        }
         *members = members.iter().filter(|m| **m != gone).cloned().collect();
         if members.is_empty() {
             self.by_owner.remove(&owner);
         }
+        true
     }
 }
 
@@ -92,12 +97,12 @@ impl ChildIndex {
     where
         K: Resource<DynamicType = ()> + Serialize + DeserializeOwned + 'static,
     {
-        let was_owned_by = |key: &Key| {
-            let mut cached = ObjectRef::<Compact<K>>::new(&key.1);
-            if let Some(ns) = &key.0 {
-                cached = cached.within(ns);
-            }
-            cache.get(&cached)?.meta().as_ref().and_then(owner)
+        let was_owned_by = |(namespace, name): &Key| {
+            cache
+                .get(&cache_key(namespace.as_deref(), name))?
+                .meta()
+                .as_ref()
+                .and_then(owner)
         };
         match event {
             watcher::Event::Apply(object) => {
@@ -116,8 +121,11 @@ impl ChildIndex {
             watcher::Event::Delete(object) => {
                 let key = key(object);
                 let mut maps = lock(&self.maps);
-                for owner in [owner(object.meta()), was_owned_by(&key)].iter().flatten() {
-                    maps.remove(owner, &key);
+                // Deleted in a state the watch did not see (relabelled meanwhile): its owner
+                // as cached.
+                let removed = owner(object.meta()).is_some_and(|o| maps.remove(&o, &key));
+                if let (false, Some(before)) = (removed, was_owned_by(&key)) {
+                    maps.remove(&before, &key);
                 }
             }
             watcher::Event::Init => *lock(&self.relist) = Some(Maps::default()),
@@ -274,11 +282,19 @@ where
     }
 
     fn cached(&self, namespace: Option<&str>, name: &str) -> Option<Arc<Compact<K>>> {
-        let mut key = ObjectRef::<Compact<K>>::new(name);
-        if let Some(ns) = namespace {
-            key = key.within(ns);
-        }
-        self.store.get(&key)
+        self.store.get(&cache_key(namespace, name))
+    }
+}
+
+/// The key of the cached object `namespace/name` (`None`: cluster-scoped).
+fn cache_key<K: Resource<DynamicType = ()>>(
+    namespace: Option<&str>,
+    name: &str,
+) -> ObjectRef<Compact<K>> {
+    let key = ObjectRef::new(name);
+    match namespace {
+        Some(ns) => key.within(ns),
+        None => key,
     }
 }
 
