@@ -548,7 +548,7 @@ pub async fn run(
     let mut scoped = Vec::new();
     for (scope_id, namespace) in scopes.into_iter().enumerate() {
         let ns = namespace.as_deref();
-        let (exposures, mut exposure_writer) = reflector::store();
+        let (exposures, exposure_writer) = reflector::store();
         let (feed, gauge_metrics) = (index.clone(), metrics.clone());
         let exposure_stream = watcher(
             scoped_api::<Exposure>(&client, ns),
@@ -564,13 +564,10 @@ pub async fn run(
             gauge_metrics.set_exposures("Unknown", unknown);
         })
         // The typed Exposure goes no further: the cache and the controller get it compacted.
-        .try_filter_map(move |event| {
-            let cached = compact::map_event(&event, CachedExposure::new);
-            if let Some(cached) = &cached {
-                exposure_writer.apply_watcher_event(cached);
-            }
-            futures::future::ready(Ok(cached))
+        .try_filter_map(|event| {
+            futures::future::ready(Ok(compact::map_event(&event, CachedExposure::new)))
         })
+        .reflect(exposure_writer)
         .applied_objects();
         let exposure_stream =
             watch_backoff::log_and_drop_errors("Exposure", exposure_stream).boxed();
