@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use exposure_crd::Exposure;
-use exposure_e2e::wait_for;
+use exposure_e2e::{eventually, wait_for};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::events::v1::Event;
 use kube::Api;
 use serde_json::json;
 use support::*;
@@ -119,6 +120,61 @@ async fn children_deleted_by_hand_are_recreated() -> Result<()> {
     .await
     .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
     wait_ready(&op, &exposures, "web").await?;
+    finish(ns, op).await
+}
+
+/// A child recreated twice within six minutes is one Event whose series counts two, not two
+/// Events: the second occurrence patches the first's `series` (events.k8s.io validation
+/// included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_recreated_twice_is_one_event_series() -> Result<()> {
+    let (_cluster, ns, op) = start_in_namespace("series", &[]).await?;
+    let exposures: Api<Exposure> = ns.api();
+    apply_spec(&exposures, "web", web_spec("nginx:1.25")).await?;
+    wait_ready(&op, &exposures, "web").await?;
+
+    let services = ns.api::<Service>();
+    for _ in 0..2 {
+        let old = services.get("web").await?.metadata.uid.context("uid")?;
+        services.delete("web", &Default::default()).await?;
+        wait_for(&services, "web", "a recreated Service", TIMEOUT, |s| {
+            s.metadata.uid.as_deref() != Some(&old)
+        })
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+    }
+    let events: Api<Event> = ns.api();
+    let recreated = eventually(
+        "one `Created Service web` Event with series.count 2",
+        TIMEOUT,
+        || async {
+            let found: Vec<Event> = events
+                .list(&Default::default())
+                .await?
+                .items
+                .into_iter()
+                .filter(|e| e.note.as_deref() == Some("Created Service web"))
+                .collect();
+            let count = |e: &Event| e.series.as_ref().map(|s| s.count);
+            Ok(match found.as_slice() {
+                [one] if count(one) == Some(2) => Some(one.clone()),
+                [_] => None,
+                more => anyhow::bail!("{} Events for one series: {more:?}", more.len()),
+            })
+        },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+    let related = recreated.related.context("the Event names the Service")?;
+    assert_eq!(
+        (related.kind.as_deref(), related.name.as_deref()),
+        (Some("Service"), Some("web"))
+    );
+    let series = recreated.series.context("series")?;
+    assert!(
+        series.last_observed_time.0 >= recreated.event_time.context("eventTime")?.0,
+        "the series ends before it starts: {series:?}"
+    );
     finish(ns, op).await
 }
 
