@@ -18,6 +18,8 @@
 #   BENCH_CONCURRENCY    the operator's --concurrency and the raw kubectl streams (default 8)
 #   BENCH_OUT_DIR        output directory (default target/bench)
 #   BENCH_OPERATOR_LOG   RUST_LOG of the operator under test (default: its own default)
+#   BENCH_OPERATOR_BIN   the operator binary under test (default: the release build of this
+#                        clone); e.g. an older build, to compare two in the same conditions
 #   BENCH_TIMEOUT_SCALE  multiplies every wait bound (default 1)
 #   BENCH_KUBECTL_VALIDATE  --validate of every kubectl apply (default false: kubectl's strict
 #                        default parses the OpenAPI schema in every process, seconds of CPU)

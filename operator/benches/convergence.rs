@@ -23,7 +23,9 @@
 //! (BENCH_SIZES), BENCH_TRIALS (50), BENCH_CONCURRENCY (8, the operator's default),
 //! BENCH_OUT_DIR (<repo>/target/bench), BENCH_OPERATOR_LOG (RUST_LOG of the operator; unset:
 //! its default), BENCH_TIMEOUT_SCALE (1.0, multiplies every wait bound), BENCH_KUBECTL_VALIDATE
-//! (false: every kubectl apply runs with --validate=false; `strict` is kubectl's default).
+//! (false: every kubectl apply runs with --validate=false; `strict` is kubectl's default),
+//! BENCH_OPERATOR_BIN (the operator run under test; default: this build's, which also renders
+//! the raw children either way), to measure another build in the same conditions.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -70,6 +72,8 @@ struct Config {
     concurrency: usize,
     out_dir: PathBuf,
     operator_log: Option<String>,
+    /// The operator binary run under test.
+    operator: PathBuf,
     timeout_scale: f64,
     kubectl_validate: String,
 }
@@ -120,6 +124,9 @@ impl Config {
                 .map_or(true, |v| !matches!(v.as_str(), "0" | "false" | "no" | "")),
             concurrency: number("BENCH_CONCURRENCY", 8)?.max(1),
             out_dir,
+            operator: std::env::var_os("BENCH_OPERATOR_BIN")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from(OPERATOR), PathBuf::from),
             operator_log: std::env::var("BENCH_OPERATOR_LOG")
                 .ok()
                 .filter(|v| !v.is_empty()),
@@ -1028,7 +1035,7 @@ async fn start_operator_timed(
     let logs = cfg.out_dir.join("logs");
     std::fs::create_dir_all(&logs)?;
     let log = logs.join(format!("operator-{tag}.log"));
-    let mut cmd = tokio::process::Command::new(OPERATOR);
+    let mut cmd = tokio::process::Command::new(&cfg.operator);
     cmd.args(["run", "--metrics-addr", &addr, "--namespace", ns])
         .args(["--concurrency", &cfg.concurrency.to_string()])
         .env("KUBECONFIG", cluster.kubeconfig_path())
@@ -1530,9 +1537,11 @@ async fn restart_operator(
         "requests": requests_json(&delta(&after, &before), n),
     });
     println!(
-        "  restart over {n} settled Exposures: /readyz 200 after {ready_seconds:.2} s, every Exposure reconciled after {}, writes during start-up: {}",
+        "  restart over {n} settled Exposures: /readyz 200 after {ready_seconds:.2} s, every Exposure reconciled after {}, writes during start-up: {}, RSS {} MiB (peak {})",
         fmt_s(reconciled_seconds),
-        cell(result["writes"].as_f64(), 0)
+        cell(result["writes"].as_f64(), 0),
+        cell(result["operator"]["rss_end_mib"].as_f64(), 1),
+        cell(result["operator"]["rss_peak_mib"].as_f64(), 1)
     );
     print_requests("during the start-up", &result["requests"]);
     Ok(result)
@@ -1857,17 +1866,19 @@ fn markdown(rows: &[Value], results: &[Value], single: &Value, meta: &Value) -> 
     }
     let restarts: Vec<&Value> = results.iter().filter(|r| !r["restart"].is_null()).collect();
     if !restarts.is_empty() {
-        md.push_str("\n| restart | N settled | /readyz 200 after s | every Exposure reconciled after s | writes during start-up | API reads/Exp during start-up |\n|---|---:|---:|---:|---:|---:|\n");
+        md.push_str("\n| restart | N settled | /readyz 200 after s | every Exposure reconciled after s | writes during start-up | API reads/Exp during start-up | RSS MiB after start-up (peak) |\n|---|---:|---:|---:|---:|---:|---:|\n");
         for r in restarts {
             let s = &r["restart"];
             md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} ({}) |\n",
                 r["pass"].as_str().unwrap_or(""),
                 s["n"],
                 cell(s["readyz_seconds"].as_f64(), 2),
                 cell(s["all_reconciled_seconds"].as_f64(), 2),
                 cell(s["writes"].as_f64(), 0),
                 cell(s["requests"]["reads_per_exposure"].as_f64(), 2),
+                cell(s["operator"]["rss_end_mib"].as_f64(), 1),
+                cell(s["operator"]["rss_peak_mib"].as_f64(), 1),
             ));
         }
     }
