@@ -302,12 +302,15 @@ pub async fn set_finalizers(
     // instead of being overwritten.
     let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": exposure.resource_version()}});
     ctx.before_write("Exposure", "patch").await?;
-    api.patch(
-        &exposure.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    let written = api
+        .patch(
+            &exposure.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    ctx.own_writes
+        .wrote(&written, written.meta().resource_version.as_deref());
     Ok(())
 }
 
@@ -324,12 +327,15 @@ pub async fn write_status(
         "status": status,
     });
     ctx.before_write("Exposure", "status").await?;
-    api.patch_status(
-        name,
-        &PatchParams::apply(labels::MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
+    let written = api
+        .patch_status(
+            name,
+            &PatchParams::apply(labels::MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await?;
+    ctx.own_writes
+        .wrote(&written, written.meta().resource_version.as_deref());
     Ok(())
 }
 

@@ -170,6 +170,8 @@ pub struct Context {
     pub lanes: super::lanes::Lanes,
     /// Status writes of converging Exposures, paced (see `status_pacing`).
     pub pacing: Mutex<HashMap<ExposureRef, Pacing>>,
+    /// The operator's own Exposure writes whose echo is not to trigger a reconcile.
+    pub own_writes: Arc<super::own_writes::OwnWrites>,
 }
 
 /// Consecutive failed attempts of one Exposure. A failure that comes before the previous

@@ -18,6 +18,7 @@ pub mod http;
 pub mod index;
 pub mod lanes;
 pub mod metrics;
+pub mod own_writes;
 pub mod reconcile;
 pub mod resync;
 pub mod snapshot;
@@ -543,6 +544,7 @@ pub async fn run(
             futures::stream::BoxStream<'static, Result<CachedExposure, watcher::Error>>,
     }
     let index = Arc::new(ExposureIndex::default());
+    let own_writes = Arc::new(own_writes::OwnWrites::default());
     let gateway_api = Arc::new(gateway_api::GatewayApi::new(cluster.gateway_api));
     let discovered = discovery::served_kinds(&client).await;
     let mut scoped = Vec::new();
@@ -568,7 +570,16 @@ pub async fn run(
             futures::future::ready(Ok(compact::map_event(&event, CachedExposure::new)))
         })
         .reflect(exposure_writer)
-        .applied_objects();
+        .inspect_ok({
+            let own = own_writes.clone();
+            move |event| own.observe(event)
+        })
+        .applied_objects()
+        // The echo of the operator's own write updated the cache above; it is not a trigger.
+        .try_filter({
+            let own = own_writes.clone();
+            move |exposure| futures::future::ready(!own.is_echo(exposure))
+        });
         let exposure_stream =
             watch_backoff::log_and_drop_errors("Exposure", exposure_stream).boxed();
         let mut factory = ScopeStores {
@@ -645,6 +656,7 @@ pub async fn run(
             fence: fence.clone(),
             lanes: lanes::Lanes::new(config.concurrency),
             pacing: Mutex::new(HashMap::new()),
+            own_writes: own_writes.clone(),
         });
         let mut controller = Controller::for_stream(exposure_stream, stores.exposures.clone())
             // Unbounded here: the reconcile lanes (`lanes.rs`) limit how many run at once.
