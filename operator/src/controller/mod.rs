@@ -57,6 +57,17 @@ pub use error::Error;
 use index::ExposureIndex;
 use metrics::Metrics;
 
+/// Objects per page of a watch's initial list. A page is parsed whole, typed, before its objects
+/// are compacted into the cache: kube's 500 made a start over thousands of Exposures peak at
+/// several MiB per watch at once (a typed Deployment is about 11 KiB). A few more list requests
+/// at start-up cost the API server less than the operator's peak costs the node.
+const LIST_PAGE_SIZE: u32 = 100;
+
+/// How every watch lists and watches (then narrowed by a selector where it has one).
+fn list_watch() -> watcher::Config {
+    watcher::Config::default().page_size(LIST_PAGE_SIZE)
+}
+
 /// Children selector: only our objects are cached.
 fn managed_selector() -> String {
     format!("{}={}", labels::MANAGED_BY, labels::MANAGER)
@@ -264,7 +275,7 @@ impl ScopeStores<'_> {
         }
         let (store, stream) = reflect(
             scoped_api::<K>(self.client, self.namespace),
-            watcher::Config::default(),
+            list_watch(),
             keep,
         );
         let exposures = exposures.clone();
@@ -497,7 +508,7 @@ pub async fn run(
     } else {
         config.namespaces.iter().cloned().map(Some).collect()
     };
-    let managed = watcher::Config::default().labels(&managed_selector());
+    let managed = list_watch().labels(&managed_selector());
 
     // With StorageClasses disabled the operator has no StorageClass permission (the chart grants
     // none): no watch, an empty cache that counts as synced.
@@ -513,12 +524,12 @@ pub async fn run(
     };
     let (persistent_volumes, pv_stream) = reflect(
         Api::<PersistentVolume>::all(client.clone()),
-        watcher::Config::default(),
+        list_watch(),
         keep_volume_class,
     );
     let (nodes, node_stream) = reflect(
         Api::<Node>::all(client.clone()),
-        watcher::Config::default(),
+        list_watch(),
         keep_node_addresses,
     );
     let cluster_stores = ClusterStores {
@@ -552,34 +563,31 @@ pub async fn run(
         let ns = namespace.as_deref();
         let (exposures, exposure_writer) = reflector::store();
         let (feed, gauge_metrics) = (index.clone(), metrics.clone());
-        let exposure_stream = watcher(
-            scoped_api::<Exposure>(&client, ns),
-            watcher::Config::default(),
-        )
-        .modify(drop_managed_fields)
-        .backoff(watch_backoff::watch_backoff())
-        .inspect_ok(move |event| {
-            feed.observe(scope_id, event);
-            let (ready, not_ready, unknown) = feed.ready_counts();
-            gauge_metrics.set_exposures("True", ready);
-            gauge_metrics.set_exposures("False", not_ready);
-            gauge_metrics.set_exposures("Unknown", unknown);
-        })
-        // The typed Exposure goes no further: the cache and the controller get it compacted.
-        .try_filter_map(|event| {
-            futures::future::ready(Ok(compact::map_event(&event, CachedExposure::new)))
-        })
-        .reflect(exposure_writer)
-        .inspect_ok({
-            let own = own_writes.clone();
-            move |event| own.observe(event)
-        })
-        .applied_objects()
-        // The echo of the operator's own write updated the cache above; it is not a trigger.
-        .try_filter({
-            let own = own_writes.clone();
-            move |exposure| futures::future::ready(!own.is_echo(exposure))
-        });
+        let exposure_stream = watcher(scoped_api::<Exposure>(&client, ns), list_watch())
+            .modify(drop_managed_fields)
+            .backoff(watch_backoff::watch_backoff())
+            .inspect_ok(move |event| {
+                feed.observe(scope_id, event);
+                let (ready, not_ready, unknown) = feed.ready_counts();
+                gauge_metrics.set_exposures("True", ready);
+                gauge_metrics.set_exposures("False", not_ready);
+                gauge_metrics.set_exposures("Unknown", unknown);
+            })
+            // The typed Exposure goes no further: the cache and the controller get it compacted.
+            .try_filter_map(|event| {
+                futures::future::ready(Ok(compact::map_event(&event, CachedExposure::new)))
+            })
+            .reflect(exposure_writer)
+            .inspect_ok({
+                let own = own_writes.clone();
+                move |event| own.observe(event)
+            })
+            .applied_objects()
+            // The echo of the operator's own write updated the cache above; it is not a trigger.
+            .try_filter({
+                let own = own_writes.clone();
+                move |exposure| futures::future::ready(!own.is_echo(exposure))
+            });
         let exposure_stream =
             watch_backoff::log_and_drop_errors("Exposure", exposure_stream).boxed();
         let mut factory = ScopeStores {
@@ -593,10 +601,7 @@ pub async fn run(
             discovered: &discovered,
         };
         let children = ChildStores::new(&mut factory);
-        let pods = factory.watch::<Pod>(
-            watcher::Config::default().labels(labels::NAME),
-            keep_pod_status,
-        );
+        let pods = factory.watch::<Pod>(list_watch().labels(labels::NAME), keep_pod_status);
         let config_maps = factory.config::<ConfigMap>(
             config.watch_config_maps,
             keep_config_map_digest,
@@ -705,6 +710,8 @@ pub async fn run(
         persistent_volumes.synced().await;
         ready_metrics.set_ready(true);
         tracing::info!("caches synced; reconciling");
+        // The initial lists are parsed and compacted: their pages are free now, not in 10 s.
+        let _ = tokio::task::spawn_blocking(crate::allocator::release_free_memory).await;
     });
 
     for task in tasks {
