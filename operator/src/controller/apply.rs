@@ -309,8 +309,7 @@ pub async fn set_finalizers(
             &Patch::Merge(&patch),
         )
         .await?;
-    ctx.own_writes
-        .wrote(&written, written.meta().resource_version.as_deref());
+    ctx.own_writes.wrote(&written);
     Ok(())
 }
 
@@ -334,8 +333,7 @@ pub async fn write_status(
             &Patch::Apply(&patch),
         )
         .await?;
-    ctx.own_writes
-        .wrote(&written, written.meta().resource_version.as_deref());
+    ctx.own_writes.wrote(&written);
     Ok(())
 }
 

@@ -19,12 +19,15 @@ pub struct OwnWrites {
 }
 
 impl OwnWrites {
-    /// The operator wrote `exposure`, which now has `resource_version`.
-    pub fn wrote(&self, exposure: &impl Resource, resource_version: Option<&str>) {
-        let (Some(version), Ok(mut pending)) = (resource_version, self.pending.lock()) else {
+    /// The operator wrote an Exposure; `written` is what the API server answered.
+    pub fn wrote(&self, written: &impl Resource) {
+        let (Some(version), Ok(mut pending)) = (
+            written.meta().resource_version.as_deref(),
+            self.pending.lock(),
+        ) else {
             return;
         };
-        pending.insert(key_of(exposure), version.into());
+        pending.insert(key_of(written), version.into());
     }
 
     /// Whether this watched state of an Exposure is the echo of the operator's latest own write
@@ -79,12 +82,12 @@ mod tests {
     fn only_the_event_of_the_latest_own_write_is_an_echo_and_only_once() {
         let own = OwnWrites::default();
         assert!(!own.is_echo(&at("7")), "nothing written yet");
-        own.wrote(&at("7"), Some("8"));
+        own.wrote(&at("8"));
         assert!(!own.is_echo(&at("7")), "an earlier event");
-        own.wrote(&at("8"), Some("9"));
+        own.wrote(&at("9"));
         assert!(own.is_echo(&at("9")));
         assert!(!own.is_echo(&at("9")), "seen once");
-        own.wrote(&at("9"), Some("10"));
+        own.wrote(&at("10"));
         own.observe(&watcher::Event::Delete(at("10")));
         assert!(!own.is_echo(&at("10")), "forgotten once deleted");
     }
