@@ -6,9 +6,9 @@
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/exposure-operator/cargo-target}
 # Clones on one machine share these artifacts (see the end of this file): build and test in one
 # clone at a time (CI has one); the binaries are those of the clone that built last, and test
-# binaries carry its path (the e2e clusters they start live under it). With full debug info each test binary is ~250 MB (45 of them),
-# and incremental caches double that. Line tables keep file:line in backtraces; no incremental
-# state is kept for builds nobody edits in place.
+# binaries carry its path (the e2e clusters they start live under it). With full debug info
+# each test binary is ~250 MB (45 of them), and incremental caches double that. Line tables
+# keep file:line in backtraces; no incremental state is kept for builds nobody edits in place.
 export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-line-tables-only}
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 # Artifacts of the workspace's own crates untouched for two days: stale ones (older code or
