@@ -90,6 +90,25 @@ async fn replicas_in_the_spec_are_put_back() -> Result<()> {
     finish(ns, op).await
 }
 
+/// Deletes the child `name` and waits until the operator has created it anew (another uid).
+async fn delete_and_await_recreated<K>(api: &Api<K>, name: &str, op: &Operator) -> Result<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + serde::Serialize
+        + std::fmt::Debug,
+{
+    let old = api.get(name).await?.meta().uid.clone().context("uid")?;
+    api.delete(name, &Default::default()).await?;
+    let description = format!("a recreated {} {name}", K::kind(&()));
+    wait_for(api, name, &description, TIMEOUT, |k| {
+        k.meta().uid.as_deref() != Some(&old)
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn children_deleted_by_hand_are_recreated() -> Result<()> {
     let (_cluster, ns, op) = start_in_namespace("recreate", &[]).await?;
@@ -97,28 +116,9 @@ async fn children_deleted_by_hand_are_recreated() -> Result<()> {
     apply_spec(&exposures, "web", web_spec("nginx:1.25")).await?;
     wait_ready(&op, &exposures, "web").await?;
 
-    let services = ns.api::<Service>();
-    let old = services.get("web").await?.metadata.uid.context("uid")?;
-    services.delete("web", &Default::default()).await?;
-    let new = wait_for(&services, "web", "a recreated Service", TIMEOUT, |s| {
-        s.metadata.uid.as_deref() != Some(&old)
-    })
-    .await
-    .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+    let new = delete_and_await_recreated(&ns.api::<Service>(), "web", &op).await?;
     assert!(has_our_labels(&new.metadata, "web"));
-
-    let deployments = ns.api::<Deployment>();
-    let old = deployments.get("web").await?.metadata.uid.context("uid")?;
-    deployments.delete("web", &Default::default()).await?;
-    wait_for(
-        &deployments,
-        "web",
-        "a recreated Deployment",
-        TIMEOUT,
-        |d| d.metadata.uid.as_deref() != Some(&old),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+    delete_and_await_recreated(&ns.api::<Deployment>(), "web", &op).await?;
     wait_ready(&op, &exposures, "web").await?;
     finish(ns, op).await
 }
@@ -135,13 +135,7 @@ async fn a_child_recreated_twice_is_one_event_series() -> Result<()> {
 
     let services = ns.api::<Service>();
     for _ in 0..2 {
-        let old = services.get("web").await?.metadata.uid.context("uid")?;
-        services.delete("web", &Default::default()).await?;
-        wait_for(&services, "web", "a recreated Service", TIMEOUT, |s| {
-            s.metadata.uid.as_deref() != Some(&old)
-        })
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:#}\n--- operator log:\n{}", op.logs()))?;
+        delete_and_await_recreated(&services, "web", &op).await?;
     }
     let events: Api<Event> = ns.api();
     let recreated = eventually(
