@@ -326,7 +326,11 @@ async fn run(args: RunArgs) -> anyhow::Result<()> {
         qps: args.kube_api_qps,
         burst: args.kube_api_burst,
     };
-    let client = crate::client::client(metrics.api_warnings.clone(), Some(rate)).await?;
+    let client = crate::client::client(
+        metrics.api_warnings.clone(),
+        Some((rate, metrics.api_throttled.clone())),
+    )
+    .await?;
     // Lease renewals and the health probe must not wait behind a burst of reconciles.
     let unthrottled = crate::client::client(metrics.api_warnings.clone(), None).await?;
     let listener = tokio::net::TcpListener::bind(config.metrics_addr)

@@ -4,11 +4,14 @@
 //!   a warning the cluster gives about our own writes is seen, and tested for, not lost;
 //! - a request rate limit (`--kube-api-qps`, `--kube-api-burst`), so that a burst of work (a
 //!   thousand Exposures applied at once, a restart) never floods the API server that every
-//!   other controller of the cluster shares. A watch counts once, when it (re)connects.
+//!   other controller of the cluster shares. A watch counts once, when it (re)connects. The
+//!   time requests waited for it is counted (`exposure_api_throttled_seconds_total`), so that a
+//!   limit that sets the operator's pace shows.
 
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -28,10 +31,17 @@ pub struct RequestRate {
     pub burst: NonZeroU32,
 }
 
+/// Seconds that requests waited for a rate-limit token.
+pub type ThrottledSeconds = Counter<f64, AtomicU64>;
+
 /// A client for the inferred configuration (in-cluster, or `KUBECONFIG`), counting warnings,
-/// at most `rate` requests per second (`None`: unlimited, for the few requests that must not
-/// queue behind reconciles: the leader Lease's renewals and the API health probe).
-pub async fn client(warnings: Counter, rate: Option<RequestRate>) -> anyhow::Result<Client> {
+/// at most `rate` requests per second, counting the time they waited in `throttled` (`None`:
+/// unlimited, for the few requests that must not queue behind reconciles: the leader Lease's
+/// renewals and the API health probe).
+pub async fn client(
+    warnings: Counter,
+    rate: Option<(RequestRate, ThrottledSeconds)>,
+) -> anyhow::Result<Client> {
     let config = Config::infer()
         .await
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?;
@@ -46,7 +56,9 @@ pub async fn client(warnings: Counter, rate: Option<RequestRate>) -> anyhow::Res
         .map_err(|e| anyhow::anyhow!("cannot build a Kubernetes client: {e}"))?
         .with_layer(&warning_layer);
     Ok(match rate {
-        Some(rate) => builder.with_layer(&RateLimitLayer::new(rate)).build(),
+        Some((rate, throttled)) => builder
+            .with_layer(&RateLimitLayer::new(rate, throttled))
+            .build(),
         None => builder.build(),
     })
 }
@@ -57,14 +69,16 @@ pub async fn client(warnings: Counter, rate: Option<RequestRate>) -> anyhow::Res
 #[derive(Clone)]
 pub struct RateLimitLayer {
     limiter: Arc<DefaultDirectRateLimiter>,
+    throttled: ThrottledSeconds,
 }
 
 impl RateLimitLayer {
-    pub fn new(rate: RequestRate) -> Self {
+    pub fn new(rate: RequestRate, throttled: ThrottledSeconds) -> Self {
         Self {
             limiter: Arc::new(RateLimiter::direct(
                 Quota::per_second(rate.qps).allow_burst(rate.burst),
             )),
+            throttled,
         }
     }
 }
@@ -76,6 +90,7 @@ impl<S> Layer<S> for RateLimitLayer {
         RateLimited {
             inner,
             limiter: self.limiter.clone(),
+            throttled: self.throttled.clone(),
             wait: None,
             token: false,
         }
@@ -85,6 +100,7 @@ impl<S> Layer<S> for RateLimitLayer {
 pub struct RateLimited<S> {
     inner: S,
     limiter: Arc<DefaultDirectRateLimiter>,
+    throttled: ThrottledSeconds,
     wait: Option<Pin<Box<tokio::time::Sleep>>>,
     /// A token was taken for the next `call` (kept while the inner service is not ready).
     token: bool,
@@ -110,6 +126,9 @@ where
                 Ok(()) => self.token = true,
                 Err(not_until) => {
                     let delay = not_until.wait_time_from(DefaultClock::default().now());
+                    // One request waits at a time (see above): the sum is time the stream
+                    // of requests was held back.
+                    self.throttled.inc_by(delay.as_secs_f64());
                     self.wait = Some(Box::pin(tokio::time::sleep(delay)));
                 }
             }
@@ -136,7 +155,8 @@ mod tests {
             qps: one,
             burst: NonZeroU32::new(3).unwrap_or(one),
         };
-        let mut limited = RateLimitLayer::new(rate).layer(echo);
+        let throttled = ThrottledSeconds::default();
+        let mut limited = RateLimitLayer::new(rate, throttled.clone()).layer(echo);
         let mut cx = Context::from_waker(Waker::noop());
         for n in 0..3 {
             assert!(
@@ -148,5 +168,11 @@ mod tests {
         // The burst is spent; the next token comes a second later (1 per second).
         assert!(limited.poll_ready(&mut cx).is_pending());
         assert!(limited.wait.is_some() && !limited.token);
+        // ... and that wait is counted.
+        assert!(
+            throttled.get() > 0.5 && throttled.get() <= 1.0,
+            "{}",
+            throttled.get()
+        );
     }
 }

@@ -35,6 +35,8 @@ pub struct Metrics {
     pub api_writes: Family<WriteLabels, Counter>,
     /// `Warning` headers the API server sent back (deprecations and the like).
     pub api_warnings: Counter,
+    /// Seconds requests waited for the client rate limit (`--kube-api-qps`).
+    pub api_throttled: crate::client::ThrottledSeconds,
     pub exposures: Family<ReadyLabels, Gauge>,
     pub leader: Gauge,
     /// Caches synced and CRD present.
@@ -72,6 +74,12 @@ impl Default for Metrics {
             "Warning headers in API server responses (each is also logged)",
             api_warnings.clone(),
         );
+        let api_throttled = crate::client::ThrottledSeconds::default();
+        registry.register(
+            "api_throttled_seconds",
+            "Seconds requests waited for the client rate limit (--kube-api-qps, --kube-api-burst)",
+            api_throttled.clone(),
+        );
         let exposures = Family::<ReadyLabels, Gauge>::default();
         registry.register(
             "managed_exposures",
@@ -91,6 +99,7 @@ impl Default for Metrics {
             reconcile_duration,
             api_writes,
             api_warnings,
+            api_throttled,
             exposures,
             leader,
             ready: Arc::new(AtomicBool::new(false)),
