@@ -15,11 +15,14 @@
 #   BENCH_TRIALS         single-Exposure trials (default 50; 0: none)
 #   BENCH_RAW            1 (default): the raw phases too; 0: the operator's phases only (its
 #                        memory, CPU and writes; no T_raw, so no ratios), half the time
+#   BENCH_PAIRS          pairs of T_raw+ and T_op at each N of the base pass (default 1); more
+#                        give the ratio's median and spread (repeats alternate their order)
 #   BENCH_CONCURRENCY    the operator's --concurrency and the raw kubectl streams (default 8)
 #   BENCH_OUT_DIR        output directory (default target/bench)
 #   BENCH_OPERATOR_LOG   RUST_LOG of the operator under test (default: its own default)
 #   BENCH_OPERATOR_BIN   the operator binary under test (default: the release build of this
 #                        clone); e.g. an older build, to compare two in the same conditions
+#   BENCH_OPERATOR_ARGS  more flags of `exposure-operator run` (e.g. "--kube-api-qps 400")
 #   BENCH_TIMEOUT_SCALE  multiplies every wait bound (default 1)
 #   BENCH_KUBECTL_VALIDATE  --validate of every kubectl apply (default false: kubectl's strict
 #                        default parses the OpenAPI schema in every process, seconds of CPU)

@@ -25,7 +25,11 @@
 //! its default), BENCH_TIMEOUT_SCALE (1.0, multiplies every wait bound), BENCH_KUBECTL_VALIDATE
 //! (false: every kubectl apply runs with --validate=false; `strict` is kubectl's default),
 //! BENCH_OPERATOR_BIN (the operator run under test; default: this build's, which also renders
-//! the raw children either way), to measure another build in the same conditions.
+//! the raw children either way), to measure another build in the same conditions,
+//! BENCH_PAIRS (1: how many times T_raw+ and T_op are measured at each N of the base pass;
+//! the repeats alternate their order, and the ratio's median and spread are reported, since
+//! one pair moves with the machine's load), BENCH_OPERATOR_ARGS (more flags of `exposure-operator run`, split at spaces, e.g.
+//! `--kube-api-qps 400`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -72,7 +76,11 @@ struct Config {
     /// Whether the raw phases run (without them, only the operator's figures: no ratios).
     raw: bool,
     concurrency: usize,
+    /// Pairs of T_raw+ and T_op per N of the base pass (the first pair included).
+    pairs: usize,
     out_dir: PathBuf,
+    /// More flags of `exposure-operator run`.
+    operator_args: Vec<String>,
     operator_log: Option<String>,
     /// The operator binary run under test.
     operator: PathBuf,
@@ -125,10 +133,16 @@ impl Config {
             raw: std::env::var("BENCH_RAW")
                 .map_or(true, |v| !matches!(v.as_str(), "0" | "false" | "no" | "")),
             concurrency: number("BENCH_CONCURRENCY", 8)?.max(1),
+            pairs: number("BENCH_PAIRS", 1)?.max(1),
             out_dir,
             operator: std::env::var_os("BENCH_OPERATOR_BIN")
                 .filter(|v| !v.is_empty())
                 .map_or_else(|| PathBuf::from(OPERATOR), PathBuf::from),
+            operator_args: std::env::var("BENCH_OPERATOR_ARGS")
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(String::from)
+                .collect(),
             operator_log: std::env::var("BENCH_OPERATOR_LOG")
                 .ok()
                 .filter(|v| !v.is_empty()),
@@ -737,6 +751,7 @@ struct OpSnapshot {
     reconciles: f64,
     errors: f64,
     warnings: f64,
+    throttled_seconds: f64,
     buckets: Vec<(f64, f64)>,
     duration_sum: f64,
     cpu_seconds: f64,
@@ -786,6 +801,7 @@ async fn op_snapshot(op: &Operator) -> Result<OpSnapshot> {
             "exposure_reconciles_total" => s.reconciles += value,
             "exposure_reconcile_errors_total" => s.errors += value,
             "exposure_api_warnings_total" => s.warnings += value,
+            "exposure_api_throttled_seconds_total" => s.throttled_seconds += value,
             "exposure_reconcile_duration_seconds_bucket" => {
                 let le = labels.get("le").map_or(f64::INFINITY, |l| {
                     if l == "+Inf" {
@@ -863,6 +879,7 @@ fn operator_json(after: &OpSnapshot, before: &OpSnapshot, n: usize) -> Value {
         "reconciles_per_exposure": reconciles / n as f64,
         "reconcile_errors": after.errors - before.errors,
         "api_warnings": after.warnings - before.warnings,
+        "throttled_seconds": after.throttled_seconds - before.throttled_seconds,
         "reconcile_p50_ms": quantile(after, before, 0.5).map(|s| s * 1000.0),
         "reconcile_p99_ms": quantile(after, before, 0.99).map(|s| s * 1000.0),
         "reconcile_mean_ms": if reconciles > 0.0 { Some(1000.0 * (after.duration_sum - before.duration_sum) / reconciles) } else { None },
@@ -1040,6 +1057,7 @@ async fn start_operator_timed(
     let mut cmd = tokio::process::Command::new(&cfg.operator);
     cmd.args(["run", "--metrics-addr", &addr, "--namespace", ns])
         .args(["--concurrency", &cfg.concurrency.to_string()])
+        .args(&cfg.operator_args)
         .env("KUBECONFIG", cluster.kubeconfig_path())
         .env("POD_NAME", format!("bench-{port}"));
     match &cfg.operator_log {
@@ -1466,13 +1484,14 @@ async fn phase_op(
 fn print_operator(label: &str, o: &Value) {
     let f = |k: &str| o[k].as_f64().unwrap_or(f64::NAN);
     println!(
-        "    operator, {label}: {:.2} writes/Exposure, {:.2} reconciles/Exposure, reconcile p50 {:.1} ms p99 {:.1} ms, {} errors, CPU {:.2} s, RSS {:.1} → {:.1} MiB (peak {:.1}), {:.1} KiB/Exposure",
+        "    operator, {label}: {:.2} writes/Exposure, {:.2} reconciles/Exposure, reconcile p50 {:.1} ms p99 {:.1} ms, {} errors, CPU {:.2} s, {:.1} s waiting for the client rate limit, RSS {:.1} → {:.1} MiB (peak {:.1}), {:.1} KiB/Exposure",
         f("writes_per_exposure"),
         f("reconciles_per_exposure"),
         f("reconcile_p50_ms"),
         f("reconcile_p99_ms"),
         f("reconcile_errors"),
         f("cpu_seconds"),
+        f("throttled_seconds"),
         f("rss_start_mib"),
         f("rss_end_mib"),
         f("rss_peak_mib"),
@@ -1781,8 +1800,64 @@ async fn leftovers(client: &Client) -> Result<()> {
 
 // ---- summary --------------------------------------------------------------------------------
 
+/// T_op/T_raw+ of every pair measured at (pass, n), in the order measured: the first pair and
+/// the repeats (`repeat` k holds the k-th repeat's raw+ and op).
+fn pair_ratios(results: &[Value], pass: &str, n: u64) -> Vec<f64> {
+    let seconds = |phase: &str, repeat: &Value| {
+        results
+            .iter()
+            .find(|r| {
+                r["pass"] == pass && r["n"] == n && r["phase"] == phase && r["repeat"] == *repeat
+            })
+            .and_then(|r| r["converged_seconds"].as_f64())
+    };
+    let mut repeats = vec![Value::Null];
+    repeats.extend(
+        results
+            .iter()
+            .filter(|r| r["pass"] == pass && r["n"] == n && r["phase"] == "op")
+            .map(|r| r["repeat"].clone())
+            .filter(|k| !k.is_null()),
+    );
+    repeats
+        .iter()
+        .filter_map(|k| ratio(seconds("op", k), seconds("raw+", k)))
+        .collect()
+}
+
+fn median(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    match v.len() {
+        0 => None,
+        len if len % 2 == 1 => v.get(mid).copied(),
+        _ => Some((v[mid - 1] + v[mid]) / 2.0),
+    }
+}
+
 fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? / b?).filter(|r| r.is_finite())
+}
+
+/// ", over 3 pairs: 0.85, 0.93, 1.02 (median 0.93)", or nothing for a single pair.
+fn pairs_note(row: &Value) -> String {
+    let pairs: Vec<String> = row["t_op_over_t_raw_plus_pairs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .map(|x| format!("{x:.2}"))
+        .collect();
+    if pairs.len() < 2 {
+        return String::new();
+    }
+    format!(
+        ", over {} pairs: {} (median {})",
+        pairs.len(),
+        pairs.join(", "),
+        cell(row["t_op_over_t_raw_plus_median"].as_f64(), 2)
+    )
 }
 
 fn cell(x: Option<f64>, digits: usize) -> String {
@@ -1803,10 +1878,14 @@ fn summary_rows(results: &[Value]) -> Vec<Value> {
     }
     for (pass, n) in keys {
         let find = |phase: &str| {
-            results
-                .iter()
-                .find(|r| r["pass"] == pass.as_str() && r["n"] == n && r["phase"] == phase)
+            results.iter().find(|r| {
+                r["pass"] == pass.as_str()
+                    && r["n"] == n
+                    && r["phase"] == phase
+                    && r["repeat"].is_null()
+            })
         };
+        let pairs = pair_ratios(results, &pass, n);
         let (raw, plus, op) = (find("raw"), find("raw+"), find("op"));
         let t = |r: Option<&Value>, k: &str| r.and_then(|r| r[k].as_f64());
         let opv = |k: &str| op.and_then(|o| o["operator_until_ready"][k].as_f64());
@@ -1820,6 +1899,8 @@ fn summary_rows(results: &[Value]) -> Vec<Value> {
             "t_raw_available": t(raw, "deployments_available_seconds"),
             "t_op_over_t_raw": ratio(t_op, t_raw),
             "t_op_over_t_raw_plus": ratio(t_op, t_plus),
+            "t_op_over_t_raw_plus_pairs": pairs,
+            "t_op_over_t_raw_plus_median": median(&pairs),
             "operator_writes_per_exposure": opv("writes_per_exposure"),
             "apiserver_writes_per_exposure": op.and_then(|o| o["requests_until_ready"]["writes_per_exposure"].as_f64()),
             "apiserver_reads_per_exposure": op.and_then(|o| o["requests_until_ready"]["reads_per_exposure"].as_f64()),
@@ -1828,6 +1909,7 @@ fn summary_rows(results: &[Value]) -> Vec<Value> {
             "reconcile_p50_ms": opv("reconcile_p50_ms"),
             "reconcile_p99_ms": opv("reconcile_p99_ms"),
             "cpu_seconds": opv("cpu_seconds"),
+            "throttled_seconds": op.and_then(|o| o["operator"]["throttled_seconds"].as_f64()),
             "rss_start_mib": opv("rss_start_mib"),
             "rss_end_mib": opv("rss_end_mib"),
             "rss_kib_per_exposure": opv("rss_kib_per_exposure"),
@@ -1839,21 +1921,27 @@ fn summary_rows(results: &[Value]) -> Vec<Value> {
 fn markdown(rows: &[Value], results: &[Value], single: &Value, meta: &Value) -> String {
     let mut md = String::new();
     md.push_str(&format!(
-        "Convergence benchmark, {} ({} CPUs, load average {} at the start, {} at the end), operator `--concurrency {}`.\n\n",
+        "Convergence benchmark, {} ({} CPUs, load average {} at the start, {} at the end), operator `--concurrency {}{}`.\n\n",
         meta["kubernetes"].as_str().unwrap_or("?"),
         meta["cpus"],
         meta["loadavg_start"].as_str().unwrap_or(""),
         meta["loadavg_end"].as_str().unwrap_or(""),
         meta["concurrency"],
+        meta["operator_args"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .fold(String::new(), |line, arg| line + " " + arg),
     ));
-    md.push_str("| pass | N | T_raw s | T_raw+ s | T_op s | T_op Ready s | T_op/T_raw | T_op/T_raw+ | operator writes/Exp | API writes/Exp (op, all clients) | API reads/Exp | reconciles/Exp | reconcile p50 ms | p99 ms | operator CPU s | RSS MiB start → Ready | RSS KiB/Exp |\n");
+    md.push_str("| pass | N | T_raw s | T_raw+ s | T_op s | T_op Ready s | T_op/T_raw | T_op/T_raw+ | operator writes/Exp | API writes/Exp (op, all clients) | API reads/Exp | reconciles/Exp | reconcile p50 ms | p99 ms | operator CPU s | waited for the rate limit s | RSS MiB start → Ready | RSS KiB/Exp |\n");
     md.push_str(
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let f = |k: &str, d: usize| cell(r[k].as_f64(), d);
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} → {} | {} |\n",
             r["pass"].as_str().unwrap_or(""),
             r["n"],
             f("t_raw", 2),
@@ -1869,10 +1957,22 @@ fn markdown(rows: &[Value], results: &[Value], single: &Value, meta: &Value) -> 
             f("reconcile_p50_ms", 1),
             f("reconcile_p99_ms", 1),
             f("cpu_seconds", 2),
+            f("throttled_seconds", 1),
             f("rss_start_mib", 1),
             f("rss_end_mib", 1),
             f("rss_kib_per_exposure", 1),
         ));
+    }
+    for r in rows {
+        let note = pairs_note(r);
+        if !note.is_empty() {
+            md.push_str(&format!(
+                "\nT_op/T_raw+ at {} N={}{} (the first pair is the row above; the repeats alternate which runs first).\n",
+                r["pass"].as_str().unwrap_or(""),
+                r["n"],
+                note
+            ));
+        }
     }
     let restarts: Vec<&Value> = results.iter().filter(|r| !r["restart"].is_null()).collect();
     if !restarts.is_empty() {
@@ -1935,10 +2035,14 @@ fn markdown(rows: &[Value], results: &[Value], single: &Value, meta: &Value) -> 
                 })
                 .collect();
             md.push_str(&format!(
-                "\n* {} N={} {} {}: {}\n",
+                "\n* {} N={} {}{} {}: {}\n",
                 r["pass"].as_str().unwrap_or(""),
                 r["n"],
                 r["phase"].as_str().unwrap_or(""),
+                r["repeat"]
+                    .as_u64()
+                    .map(|k| format!(" (pair {})", k + 1))
+                    .unwrap_or_default(),
                 label,
                 rows.join(", ")
             ));
@@ -2048,12 +2152,35 @@ async fn main() -> Result<()> {
                 results.push(phase_raw_plus(&cfg, &cluster, &pass, n).await?);
             }
             results.push(phase_op(&cfg, &cluster, &pass, n, n == largest).await?);
+            // More pairs, in alternating order so that a drift of the machine's load does not
+            // always favour the same side.
+            let repeats = if cfg.raw && pass.class.is_none() {
+                cfg.pairs - 1
+            } else {
+                0
+            };
+            for k in 1..=repeats {
+                println!("  pair {} of {}", k + 1, cfg.pairs);
+                let mut pair = Vec::new();
+                if k % 2 == 1 {
+                    pair.push(phase_op(&cfg, &cluster, &pass, n, false).await?);
+                    pair.push(phase_raw_plus(&cfg, &cluster, &pass, n).await?);
+                } else {
+                    pair.push(phase_raw_plus(&cfg, &cluster, &pass, n).await?);
+                    pair.push(phase_op(&cfg, &cluster, &pass, n, false).await?);
+                }
+                for mut r in pair {
+                    r["repeat"] = json!(k);
+                    results.push(r);
+                }
+            }
             let rows = summary_rows(&results);
             if let Some(r) = rows.iter().find(|r| r["pass"] == pass.name && r["n"] == n) {
                 println!(
-                    "  → T_op/T_raw {} , T_op/T_raw+ {}",
+                    "  → T_op/T_raw {} , T_op/T_raw+ {}{}",
                     cell(r["t_op_over_t_raw"].as_f64(), 2),
-                    cell(r["t_op_over_t_raw_plus"].as_f64(), 2)
+                    cell(r["t_op_over_t_raw_plus"].as_f64(), 2),
+                    pairs_note(r)
                 );
             }
         }
@@ -2067,6 +2194,7 @@ async fn main() -> Result<()> {
         "kubernetes": version,
         "cpus": cpus,
         "concurrency": cfg.concurrency,
+        "operator_args": cfg.operator_args,
         "sizes": cfg.sizes,
         "storage_sizes": cfg.storage_sizes,
         "loadavg_start": load_start,
