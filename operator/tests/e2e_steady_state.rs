@@ -1,5 +1,5 @@
 //! e2e: a settled cluster costs no writes (resyncs included) and no events; the metrics and
-//! health endpoints; `run --install-crd`.
+//! health endpoints; the client rate limit; `run --install-crd`.
 
 mod support;
 
@@ -257,6 +257,41 @@ async fn metrics_and_health_endpoints() -> Result<()> {
         ) >= 1.0,
         "{text}"
     );
+    // Start-up and one Exposure stay far inside the default burst of 200: nothing waited.
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("exposure_api_throttled_seconds_total "))
+            && metric_sum(&text, "exposure_api_throttled_seconds_total", None) == 0.0,
+        "{text}"
+    );
+    finish(ns, op).await
+}
+
+/// The client rate limit sits in the path of every request to a real API server: at 3 requests
+/// per second, start-up (a request per watch) and three Exposures still converge, and the time
+/// requests waited is counted, while `/readyz` (its probe is not limited) stays 200.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_low_client_rate_limit_holds_requests_back_and_counts_the_wait() -> Result<()> {
+    let (_cluster, ns, op) = start_in_namespace(
+        "rate-limit",
+        &["--kube-api-qps", "3", "--kube-api-burst", "3"],
+    )
+    .await?;
+    let exposures: Api<Exposure> = ns.api();
+    let names = ["a", "b", "c"];
+    for name in names {
+        apply_spec(&exposures, name, web_spec("nginx:1.25")).await?;
+    }
+    for name in names {
+        wait_ready(&op, &exposures, name).await?;
+    }
+    let text = op.metrics().await?;
+    // A request per watch at start-up alone is well over the burst of 3 (each one past it
+    // waits a third of a second); three Exposures add a dozen writes and reads.
+    let waited = metric_sum(&text, "exposure_api_throttled_seconds_total", None);
+    assert!(waited >= 1.0, "waited {waited} s\n{text}");
+    let (code, _) = http_get(&op.metrics_addr, "/readyz").await?;
+    assert_eq!(code, 200);
     finish(ns, op).await
 }
 
