@@ -28,8 +28,8 @@
 //! the raw children either way), to measure another build in the same conditions,
 //! BENCH_PAIRS (1: how many times T_raw+ and T_op are measured at each N of the base pass;
 //! the repeats alternate their order, and the ratio's median and spread are reported, since
-//! one pair moves with the machine's load), BENCH_OPERATOR_ARGS (more flags of `exposure-operator run`, split at spaces, e.g.
-//! `--kube-api-qps 400`).
+//! one pair moves with the machine's load), BENCH_OPERATOR_ARGS (more flags of
+//! `exposure-operator run`, split at spaces, e.g. `--kube-api-qps 400`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
