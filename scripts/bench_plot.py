@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plot of the convergence benchmark (operator/benches/convergence.rs, docs/benchmarks.md).
+"""Plot of the convergence benchmark (operator/benches/convergence/, docs/benchmarks.md).
 
 Usage: bench_plot.py target/bench/convergence.json target/bench/convergence.png
 
